@@ -1,0 +1,125 @@
+"""The FLK error envelope: one shape for every error the server produces.
+
+`FlowkerError` is raised by services and views; `exception_handler` turns it, DRF's own
+exceptions, dependency outages and unexpected errors into `{"code","title","message"[,"fields"]}`.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import kombu.exceptions
+import redis.exceptions
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+
+from flowker.api.validation import flatten_validation_errors
+
+logger = logging.getLogger("flowker.errors")
+
+# Dependency outages: answered 503 FLK-0006 with Retry-After, never 500.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
+class FlowkerError(Exception):
+    """A domain error: carries its FLK code, HTTP status and, for validation, field reasons."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def error_body(
+    code: str, message: str, status: int, fields: dict[str, str] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "title": HTTPStatus(status).phrase, "message": message}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def error_response(
+    code: str,
+    message: str,
+    status: int,
+    *,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    """A plain Django response in the envelope, for code paths outside DRF views."""
+    response = JsonResponse(error_body(code, message, status, fields), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Map any exception to (status, envelope, headers). Logs what is unexpected."""
+    if isinstance(exc, FlowkerError):
+        return exc.status, error_body(exc.code, exc.message, exc.status, exc.fields), exc.headers
+    if isinstance(exc, drf_exceptions.ValidationError):
+        code, fields = flatten_validation_errors(exc.detail)
+        message = "request validation failed" if code != "FLK-0001" else "invalid request body"
+        return 400, error_body(code, message, 400, fields), {}
+    if isinstance(exc, drf_exceptions.ParseError | drf_exceptions.UnsupportedMediaType):
+        return 400, error_body("FLK-0001", "invalid request body", 400), {}
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        return (
+            401,
+            error_body("UNAUTHORIZED", "API Key missing or invalid", 401),
+            {"WWW-Authenticate": "X-API-Key"},
+        )
+    if isinstance(exc, drf_exceptions.PermissionDenied | PermissionDenied):
+        return 403, error_body("FLK-0401", "action not permitted", 403), {}
+    if isinstance(exc, drf_exceptions.NotFound | Http404):
+        return 404, error_body("FLK-0003", "resource not found", 404), {}
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return 405, error_body("FLK-0004", str(exc.detail), 405), {}
+    if isinstance(exc, RequestDataTooBig):
+        return 413, error_body("FLK-0005", "request body too large (max 4 MiB)", 413), {}
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        logger.warning("dependency unavailable", extra={"error": type(exc).__name__})
+        return (
+            503,
+            error_body("FLK-0006", "a dependency is unavailable; retry later", 503),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, drf_exceptions.Throttled):
+        return 429, error_body("FLK-0302", str(exc.detail), 429), {}
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+    else:
+        logger.exception("unexpected error")
+    return 500, error_body("FLK-9999", "internal server error", 500), {}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """DRF's EXCEPTION_HANDLER: every exception raised in an API view ends here."""
+    from rest_framework.response import Response
+
+    status, body, headers = envelope_for(exc)
+    response = Response(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response

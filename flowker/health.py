@@ -1,0 +1,241 @@
+"""Operational endpoints: /health (liveness), /readyz (readiness per dependency), /version.
+
+Each dependency check answers (status, latency_ms, error). Checks use short timeouts so a dead
+dependency makes the endpoint answer 503 quickly instead of hanging.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from drf_spectacular.utils import extend_schema, inline_serializer
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flowker.timefmt import format_timestamp, now
+
+STARTED_AT = time.monotonic()
+PING_KEY = "flowker:ping:{token}"
+BEAT_HEARTBEAT_KEY = "flowker:beat:last"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: str  # up | down
+    latency_ms: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "up"
+
+    def as_readyz(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status}
+        if self.latency_ms is not None:
+            body["latency_ms"] = self.latency_ms
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+def _timed(check: Callable[[], None]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:
+        return CheckResult("down", error=_describe(exc))
+    return CheckResult("up", latency_ms=round((time.perf_counter() - started) * 1000))
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def check_database() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_broker() -> None:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        client = _redis_client(url)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    from flowker.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=1)
+
+
+def check_cache() -> None:
+    token = uuid.uuid4().hex
+    key = f"flowker:health:{token}"
+    cache.set(key, token, timeout=10)
+    if cache.get(key) != token:
+        raise RuntimeError("cache did not return the value it was given")
+    cache.delete(key)
+
+
+def check_worker() -> None:
+    """Round trip through broker and worker: send a ping task, wait for its reply in the cache."""
+    from flowker.tasks import ping
+
+    token = uuid.uuid4().hex
+    timeout = settings.FLOWKER_READYZ_WORKER_TIMEOUT
+    ping.apply_async(args=[token], expires=max(timeout * 2, 5), retry=False)
+    deadline = time.monotonic() + timeout
+    key = PING_KEY.format(token=token)
+    while time.monotonic() < deadline:
+        if cache.get(key) is not None:
+            cache.delete(key)
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"no worker answered within {timeout:g} s")
+
+
+def check_scheduler() -> None:
+    last = cache.get(BEAT_HEARTBEAT_KEY)
+    if last is None:
+        raise RuntimeError("beat has not reported")
+    age = time.time() - float(last)
+    if age > settings.FLOWKER_SCHEDULER_STALE_SECONDS:
+        raise RuntimeError(f"last beat heartbeat {age:.0f} s ago")
+
+
+READINESS_CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+    "worker": check_worker,
+    "scheduler": check_scheduler,
+}
+
+
+def _run_checks(names: list[str]) -> dict[str, CheckResult]:
+    def run(name: str) -> CheckResult:
+        try:
+            return _timed(READINESS_CHECKS[name])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        results = list(pool.map(run, names))
+    return dict(zip(names, results, strict=True))
+
+
+def _uptime() -> str:
+    seconds = int(time.monotonic() - STARTED_AT)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes}m{seconds}s"
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class DependencyCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["up", "down"])
+    latency_ms = serializers.IntegerField(required=False)
+    error = serializers.CharField(required=False)
+
+
+class HealthView(PublicView):
+    @extend_schema(
+        operation_id="health",
+        tags=["Operations"],
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(["healthy", "unhealthy"]),
+                    "version": serializers.CharField(),
+                    "uptime": serializers.CharField(),
+                    "timestamp": serializers.CharField(),
+                    "checks": serializers.DictField(child=DependencyCheckSerializer()),
+                },
+            ),
+            503: None,
+        },
+    )
+    def get(self, request: Any) -> Response:
+        results = _run_checks(["database", "broker"])
+        healthy = all(result.ok for result in results.values())
+        body = {
+            "status": "healthy" if healthy else "unhealthy",
+            "version": settings.FLOWKER_VERSION,
+            "uptime": _uptime(),
+            "timestamp": format_timestamp(now()),
+            "checks": {name: result.as_readyz() for name, result in results.items()},
+        }
+        return Response(body, status=200 if healthy else 503)
+
+
+class ReadyzView(PublicView):
+    @extend_schema(
+        operation_id="readyz",
+        tags=["Operations"],
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Readiness",
+                {
+                    "status": serializers.ChoiceField(["healthy", "unhealthy"]),
+                    "checks": serializers.DictField(child=DependencyCheckSerializer()),
+                    "version": serializers.CharField(),
+                    "deployment_mode": serializers.ChoiceField(["embedded", "distributed"]),
+                },
+            ),
+            503: None,
+        },
+    )
+    def get(self, request: Any) -> Response:
+        results = _run_checks(list(READINESS_CHECKS))
+        ready = all(result.ok for result in results.values())
+        body = {
+            "status": "healthy" if ready else "unhealthy",
+            "checks": {name: result.as_readyz() for name, result in results.items()},
+            "version": settings.FLOWKER_VERSION,
+            "deployment_mode": "embedded" if settings.FLOWKER_EMBEDDED_BROKER else "distributed",
+        }
+        return Response(body, status=200 if ready else 503)
+
+
+class VersionView(PublicView):
+    @extend_schema(
+        operation_id="version",
+        tags=["Operations"],
+        responses=inline_serializer(
+            "Version", {"version": serializers.CharField(), "requestDate": serializers.CharField()}
+        ),
+    )
+    def get(self, request: Any) -> Response:
+        return Response(
+            {"version": settings.FLOWKER_VERSION, "requestDate": format_timestamp(now())}
+        )

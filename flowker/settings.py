@@ -1,0 +1,294 @@
+"""Flowker settings, read from the environment (see README for every variable).
+
+Two modes: embedded (no DATABASE_URL / REDIS_URL: SQLite, kombu filesystem broker and a
+file cache under var/) and distributed (PostgreSQL + Redis).
+"""
+
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Where the embedded mode keeps its database, broker folders, cache and generated secrets.
+VAR_DIR = Path(env.str("FLOWKER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+FLOWKER_VERSION = env.str("FLOWKER_VERSION", default="0.1.0")
+
+
+def _required(name: str) -> str:
+    value = env.str(name, default="").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} must be set (make run writes one into var/secrets.env; see README)."
+        )
+    return value
+
+
+# Django's signing key. Never invented here: `make run` generates it into var/secrets.env.
+SECRET_KEY = _required("DJANGO_SECRET_KEY")
+
+# Comma-separated Fernet keys: the first encrypts, all decrypt (rotation, see README).
+FLOWKER_ENCRYPTION_KEYS = [k.strip() for k in _required("FLOWKER_ENCRYPTION_KEY").split(",")]
+for _key in FLOWKER_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            "FLOWKER_ENCRYPTION_KEY must be a comma-separated list of Fernet keys"
+        ) from exc
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "flowker",
+    "flowker.audit",
+    "flowker.apikeys",
+    "catalog",
+    "providers",
+    "executors",
+    "workflows",
+    "executions",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "flowker.middleware.RequestContextMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "flowker.urls"
+WSGI_APPLICATION = "flowker.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if DATABASE_URL:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+    # Persistent connections: opening one per request or task doubles the cost of a call.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "flowker.sqlite3",
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, broker -------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+# Redis clients on the request and engine paths fail fast instead of retrying for seconds.
+REDIS_SOCKET_TIMEOUT = env.float("FLOWKER_REDIS_SOCKET_TIMEOUT", default=0.2)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "flowker",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "retry_on_timeout": False,
+            },
+        }
+    }
+else:
+    # Shared by web, worker and beat through the file system (LocMemCache is per process).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+CELERY_BROKER_URL = (
+    env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://localhost//"
+)
+FLOWKER_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+if FLOWKER_EMBEDDED_BROKER:
+    _broker_dir = str(VAR_DIR / "broker" / "queue")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _broker_dir,
+        "data_folder_out": _broker_dir,
+        "control_folder": str(VAR_DIR / "broker" / "control"),
+        "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than the execution deadline plus the longest retry wait, so a task that is
+        # merely waiting is never handed to a second worker.
+        "visibility_timeout": env.int("FLOWKER_BROKER_VISIBILITY_TIMEOUT", default=900),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+
+# Reliability: a task is acknowledged only when it finished, and comes back if its worker dies.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("FLOWKER_TASK_SOFT_TIME_LIMIT", default=330)
+CELERY_TASK_TIME_LIMIT = env.int("FLOWKER_TASK_TIME_LIMIT", default=360)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's Django fixup closes the DB connection around every task unless this is set.
+CELERY_DB_REUSE_MAX = env.int("FLOWKER_CELERY_DB_REUSE_MAX", default=1000)
+
+# How often beat proves it is alive (shown by /readyz as the `scheduler` check).
+FLOWKER_BEAT_HEARTBEAT_SECONDS = env.float("FLOWKER_BEAT_HEARTBEAT_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE = {
+    "beat-heartbeat": {
+        "task": "flowker.beat_heartbeat",
+        "schedule": FLOWKER_BEAT_HEARTBEAT_SECONDS,
+        "options": {"expires": FLOWKER_BEAT_HEARTBEAT_SECONDS},
+    },
+}
+
+# --- Health ---------------------------------------------------------------------------------
+# How long /readyz waits for a worker to answer its ping task.
+FLOWKER_READYZ_WORKER_TIMEOUT = env.float("FLOWKER_READYZ_WORKER_TIMEOUT", default=2.0)
+# Beat is considered down when its last heartbeat is older than this.
+FLOWKER_SCHEDULER_STALE_SECONDS = env.float("FLOWKER_SCHEDULER_STALE_SECONDS", default=30.0)
+
+# --- API ------------------------------------------------------------------------------------
+# The only switch that turns API-key authentication off.
+FLOWKER_AUTH_DISABLED = env.bool("FLOWKER_AUTH_DISABLED", default=False)
+# Trust X-Forwarded-For for the audit's client IP only behind a proxy you control.
+FLOWKER_TRUST_X_FORWARDED_FOR = env.bool("FLOWKER_TRUST_X_FORWARDED_FOR", default=False)
+
+# Bodies over this are refused with 413 FLK-0005 before they are read.
+FLOWKER_MAX_BODY_BYTES = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = FLOWKER_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["flowker.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["flowker.api.auth.HasApiKey"],
+    "DEFAULT_PARSER_CLASSES": ["flowker.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["flowker.api.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "flowker.api.renderers.AlwaysJSONNegotiation",
+    "EXCEPTION_HANDLER": "flowker.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowker API",
+    "DESCRIPTION": "Workflow orchestration for payment and compliance decisions.",
+    "VERSION": FLOWKER_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/v1",
+}
+
+# --- Static files, i18n ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Security -------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: JSON lines, one per event, with the request id --------------------------------
+LOG_LEVEL = env.str("FLOWKER_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "flowker.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our access log replaces Django's, which would log the full path with query string.
+        "django.request": {"level": "CRITICAL"},
+        "django.server": {"level": "ERROR"},
+        "celery": {"level": "INFO"},
+        # Per-task lines would drown the log at thousands of executions a minute.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
+    },
+}
+CSRF_FAILURE_VIEW = "flowker.middleware.forbidden"

@@ -1,0 +1,45 @@
+"""Routes: operational endpoints at the root, the business API under /v1, the admin console."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django_prometheus import exports
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from flowker import health
+from flowker.api.renderers import JSONRenderer
+
+v1 = [
+    path("", include("flowker.audit.urls")),
+]
+
+
+class OpenAPIView(SpectacularAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class SwaggerView(SpectacularSwaggerView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+urlpatterns = [
+    path("health", health.HealthView.as_view(), name="health"),
+    path("readyz", health.ReadyzView.as_view(), name="readyz"),
+    path("version", health.VersionView.as_view(), name="version"),
+    path("metrics", exports.ExportToDjangoView, name="metrics"),
+    path(
+        "v1/openapi.json",
+        OpenAPIView.as_view(renderer_classes=[JSONRenderer]),
+        name="openapi",
+    ),
+    path("swagger/", SwaggerView.as_view(url_name="openapi"), name="swagger"),
+    path("v1/", include(v1)),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "flowker.middleware.bad_request"
+handler403 = "flowker.middleware.forbidden"
+handler404 = "flowker.middleware.not_found"
+handler500 = "flowker.middleware.server_error"
