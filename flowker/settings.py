@@ -46,7 +46,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "flowker.admin_site.FlowkerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -205,6 +205,20 @@ CELERY_BEAT_SCHEDULE = {
 FLOWKER_READYZ_WORKER_TIMEOUT = env.float("FLOWKER_READYZ_WORKER_TIMEOUT", default=2.0)
 # Beat is considered down when its last heartbeat is older than this.
 FLOWKER_SCHEDULER_STALE_SECONDS = env.float("FLOWKER_SCHEDULER_STALE_SECONDS", default=30.0)
+
+# --- Outbound calls to providers (CONTRACT §8) ----------------------------------------------
+# Loopback/private/CGNAT destinations are refused unless this is true (make run and tests set it).
+FLOWKER_OUTBOUND_ALLOW_PRIVATE = env.bool("FLOWKER_OUTBOUND_ALLOW_PRIVATE", default=False)
+# Default per-request timeout for provider calls when neither node nor provider sets one.
+FLOWKER_HTTP_TIMEOUT_SECONDS = env.float("FLOWKER_HTTP_TIMEOUT_SECONDS", default=30.0)
+# Timeout of each connectivity-test stage and of token/discovery requests.
+FLOWKER_CONNECTIVITY_TIMEOUT_SECONDS = env.float(
+    "FLOWKER_CONNECTIVITY_TIMEOUT_SECONDS", default=10.0
+)
+# Redirects followed per call, each target checked again by the outbound policy.
+FLOWKER_HTTP_MAX_REDIRECTS = env.int("FLOWKER_HTTP_MAX_REDIRECTS", default=5)
+# OIDC discovery documents are cached this long (seconds).
+FLOWKER_OIDC_DISCOVERY_TTL = env.int("FLOWKER_OIDC_DISCOVERY_TTL", default=3600)
 
 # --- API ------------------------------------------------------------------------------------
 # The only switch that turns API-key authentication off.

@@ -11,6 +11,7 @@ from flowker.api.renderers import JSONRenderer
 
 v1 = [
     path("", include("flowker.audit.urls")),
+    path("", include("catalog.urls")),
 ]
 
 

@@ -46,3 +46,14 @@ def timestamp_param(params: Any, name: str, *, code: str = "FLK-0304") -> Any:
     if parsed is None:
         raise FlowkerError(code, f"invalid {name} format, expected RFC3339", status=400)
     return parsed
+
+
+def json_body(request: Any) -> Any:
+    """The parsed JSON body of a request that must have one (empty → 400 FLK-0001)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= 0:
+        raise FlowkerError("FLK-0001", "invalid request body: empty", status=400)
+    return request.data

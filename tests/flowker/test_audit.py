@@ -1,0 +1,224 @@
+"""The hash-chained, append-only audit trail and its API."""
+
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
+
+from flowker.actors import Actor
+from flowker.audit.models import AppendOnlyError, AuditEvent
+from flowker.audit.services import audit_record, audit_verify, compute_hash
+from tests.factories import make_audit_event
+
+DB_REFUSALS = (InternalError, IntegrityError, ProgrammingError)
+
+
+@pytest.mark.django_db
+def test_events_form_one_chain_starting_at_genesis():
+    first = make_audit_event()
+    second = make_audit_event(event_type="API_KEY_REVOKED", action="REVOKE")
+    assert first.previous_hash is None
+    assert second.previous_hash == first.hash
+    assert len(first.hash) == 64
+    assert compute_hash(AuditEvent.objects.get(pk=second.pk)) == second.hash
+    assert uuid.UUID(str(first.event_id)).version == 7
+
+
+@pytest.mark.django_db
+def test_metadata_decimals_survive_storage_and_keep_the_hash_valid():
+    event = make_audit_event(metadata={"amount": Decimal("1500.00"), "id": uuid.uuid4()})
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.metadata["amount"] == Decimal("1500.00")
+    assert str(stored.metadata["amount"]) == "1500.00"
+    assert audit_verify(event=stored).is_valid
+
+
+@pytest.mark.django_db
+def test_audit_row_rolls_back_with_the_change_it_records():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_audit_event()
+        raise RuntimeError("the business change failed")
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_model_layer_refuses_update_and_delete():
+    event = make_audit_event()
+    event.result = "FAILED"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET result = 'FAILED'",
+        "DELETE FROM audit_events",
+    ],
+)
+def test_database_refuses_update_and_delete(statement):
+    make_audit_event()
+    with pytest.raises(DB_REFUSALS, match="not allowed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_database_refuses_truncate_unless_the_session_allows_it():
+    make_audit_event()
+    with pytest.raises(DB_REFUSALS, match="not allowed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL flowker.allow_truncate = 'off'")
+            cursor.execute("TRUNCATE audit_events")
+    assert AuditEvent.objects.count() == 1
+
+
+def _tamper(statement: str, params: list) -> None:
+    """Bypass the append-only triggers the way an attacker with superuser access could."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(statement, params)
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.mark.django_db
+def test_verify_detects_a_tampered_row(client_api):
+    events = [make_audit_event(metadata={"n": i}) for i in range(4)]
+    _tamper("UPDATE audit_events SET metadata = %s WHERE id = %s", ['{"n": 99}', events[1].pk])
+    response = client_api.get(f"/v1/audit-events/{events[3].event_id}/verify")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["isValid"] is False
+    assert body["firstInvalidId"] == str(events[1].event_id)
+    assert body["totalChecked"] == AuditEvent.objects.filter(id__lte=events[1].pk).count()
+    # A check that stops before the tampered row still passes.
+    assert client_api.get(f"/v1/audit-events/{events[0].event_id}/verify").json()["isValid"]
+
+
+@pytest.mark.django_db
+def test_verify_detects_a_broken_link(client_api):
+    events = [make_audit_event() for _ in range(3)]
+    _tamper("UPDATE audit_events SET previous_hash = %s WHERE id = %s", ["0" * 64, events[2].pk])
+    body = client_api.get(f"/v1/audit-events/{events[2].event_id}/verify").json()
+    assert body["isValid"] is False
+    assert body["firstInvalidId"] == str(events[2].event_id)
+
+
+@pytest.mark.django_db
+def test_verify_of_an_intact_chain_including_the_first_row(client_api):
+    events = [make_audit_event() for _ in range(3)]
+    genesis = AuditEvent.objects.order_by("id").first()
+    assert genesis.previous_hash is None
+    body = client_api.get(f"/v1/audit-events/{events[2].event_id}/verify").json()
+    total = AuditEvent.objects.count()
+    assert body == {"isValid": True, "totalChecked": total, "message": "hash chain is valid"}
+    first = client_api.get(f"/v1/audit-events/{genesis.event_id}/verify").json()
+    assert first["isValid"] is True and first["totalChecked"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_produce_one_chain():
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            for n in range(5):
+                with transaction.atomic():
+                    audit_record(
+                        event_type="API_KEY_CREATED",
+                        action="CREATE",
+                        resource_type="api_key",
+                        resource_id=uuid.uuid4(),
+                        actor=Actor(type="system", id=f"writer-{index}"),
+                        metadata={"n": n},
+                    )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    rows = list(AuditEvent.objects.order_by("id"))
+    assert len(rows) == 30
+    previous = None
+    for row in rows:
+        assert row.previous_hash == previous
+        previous = row.hash
+    assert audit_verify(event=rows[-1]).is_valid
+
+
+@pytest.mark.django_db
+def test_get_event_shape(client_api):
+    event = make_audit_event(metadata={"api_key.name": "x"})
+    body = client_api.get(f"/v1/audit-events/{event.event_id}").json()
+    assert body["eventId"] == str(event.event_id)
+    assert body["actor"] == {"type": "api_key", "id": "tests", "ipAddress": "127.0.0.1"}
+    assert body["metadata"] == {"api_key.name": "x"}
+    assert body["timestamp"].endswith("Z") and len(body["timestamp"]) == 24
+    assert "context" not in body
+    assert body["hash"] == event.hash
+
+
+@pytest.mark.django_db
+def test_unknown_event_is_flk_0600(client_api):
+    response = client_api.get(f"/v1/audit-events/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "FLK-0600"
+    response = client_api.get(f"/v1/audit-events/{uuid.uuid4()}/verify")
+    assert response.json()["code"] == "FLK-0600"
+
+
+@pytest.mark.django_db
+def test_list_filters(client_api):
+    target = "019c96a0-0ac0-7de9-9f53-9cf842a2ee5b"
+    make_audit_event()
+    make_audit_event(event_type="API_KEY_REVOKED", action="REVOKE", resource_id=target)
+    make_audit_event(result="FAILED")
+    by_type = client_api.get("/v1/audit-events?eventType=API_KEY_REVOKED").json()
+    assert [e["resourceId"] for e in by_type["items"]] == [target]
+    by_resource = client_api.get(f"/v1/audit-events?resourceId={target}").json()
+    assert len(by_resource["items"]) == 1
+    by_result = client_api.get("/v1/audit-events?result=FAILED&resourceType=api_key").json()
+    assert len(by_result["items"]) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("eventType=NOPE", "FLK-0304"),
+        ("action=nope", "FLK-0304"),
+        ("result=MAYBE", "FLK-0304"),
+        ("resourceType=planet", "FLK-0304"),
+        ("resourceId=abc", "FLK-0002"),
+        ("dateFrom=yesterday", "FLK-0305"),
+        ("dateTo=2026-13-01T00:00:00Z", "FLK-0305"),
+        ("dateFrom=2026-05-02T00:00:00Z&dateTo=2026-05-01T00:00:00Z", "FLK-0308"),
+        ("sortBy=hash", "FLK-0304"),
+    ],
+)
+def test_list_rejects_bad_filters(client_api, query, code):
+    response = client_api.get(f"/v1/audit-events?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
+@pytest.mark.django_db
+def test_list_date_range_is_inclusive(client_api):
+    event = make_audit_event()
+    stamp = event.created_at.isoformat()
+    response = client_api.get("/v1/audit-events", {"dateFrom": stamp, "dateTo": stamp})
+    assert [e["eventId"] for e in response.json()["items"]] == [str(event.event_id)]

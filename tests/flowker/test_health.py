@@ -1,0 +1,109 @@
+"""Operational endpoints and what they report when a dependency is down."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens there
+
+
+def test_health_is_200_with_database_and_broker_up(anon_client):
+    response = anon_client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["checks"]["database"]["status"] == "up"
+    assert body["checks"]["broker"]["status"] == "up"
+    assert body["timestamp"].endswith("Z")
+
+
+def test_health_is_503_when_the_broker_is_down(anon_client, settings):
+    settings.CELERY_BROKER_URL = DEAD_REDIS
+    response = anon_client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["broker"]["status"] == "down"
+    assert body["checks"]["broker"]["error"]
+    assert body["checks"]["database"]["status"] == "up"
+
+
+def test_readyz_reports_each_dependency(anon_client, settings):
+    settings.FLOWKER_READYZ_WORKER_TIMEOUT = 0.3
+    body = anon_client.get("/readyz").json()
+    assert set(body["checks"]) == {"database", "cache", "broker", "worker", "scheduler"}
+    for name in ("database", "cache", "broker"):
+        assert body["checks"][name]["status"] == "up"
+        assert isinstance(body["checks"][name]["latency_ms"], int)
+    assert body["deployment_mode"] == "distributed"
+
+
+def test_readyz_is_503_when_no_worker_answers(anon_client, settings):
+    # No Celery worker consumes this test's queue: the round trip must time out.
+    settings.FLOWKER_READYZ_WORKER_TIMEOUT = 0.3
+    response = anon_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"]["status"] == "down"
+
+
+def test_readyz_is_503_with_redis_down(anon_client, settings):
+    settings.FLOWKER_READYZ_WORKER_TIMEOUT = 0.3
+    settings.CELERY_BROKER_URL = DEAD_REDIS
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": DEAD_REDIS,
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = anon_client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["cache"]["status"] == "down"
+    assert checks["broker"]["status"] == "down"
+    assert checks["database"]["status"] == "up"
+
+
+def test_scheduler_check_follows_beat_heartbeat(anon_client, settings):
+    import time
+
+    from django.core.cache import cache
+
+    from flowker.health import BEAT_HEARTBEAT_KEY, check_scheduler
+
+    cache.set(BEAT_HEARTBEAT_KEY, time.time())
+    check_scheduler()
+    cache.set(BEAT_HEARTBEAT_KEY, time.time() - settings.FLOWKER_SCHEDULER_STALE_SECONDS - 1)
+    with pytest.raises(RuntimeError, match="ago"):
+        check_scheduler()
+
+
+def test_version(anon_client):
+    body = anon_client.get("/version").json()
+    assert body["version"] and body["requestDate"].endswith("Z")
+
+
+def test_metrics_are_prometheus_text(anon_client):
+    anon_client.get("/health")
+    response = anon_client.get("/metrics")
+    assert response.status_code == 200
+    assert b"django_http_requests_total_by_method_total" in response.content
+
+
+def test_openapi_document_describes_the_api(anon_client):
+    response = anon_client.get("/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert "/v1/audit-events" in document["paths"]
+    assert "ApiKeyAuth" in document["components"]["securitySchemes"]
+    responses = document["paths"]["/v1/audit-events/{id}"]["get"]["responses"]
+    assert {"200", "400", "401", "404"} <= set(responses)
+
+
+def test_swagger_ui_is_served_locally(anon_client):
+    response = anon_client.get("/swagger/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/v1/openapi.json" in html
+    assert "cdn" not in html.lower()
