@@ -12,6 +12,8 @@ from flowker.api.renderers import JSONRenderer
 v1 = [
     path("", include("flowker.audit.urls")),
     path("", include("catalog.urls")),
+    path("", include("providers.urls")),
+    path("", include("executors.urls")),
 ]
 
 

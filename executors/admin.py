@@ -1,0 +1,154 @@
+"""Executor configurations in the operators' console, with their lifecycle as actions."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from catalog import registry
+from executors import services
+from executors.models import ExecutorConfiguration
+from executors.serializers import ExecutorConfigCreateSerializer
+from flowker.actors import actor_from_request
+from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.api.errors import FlowkerError, envelope_for
+
+FIELD_MAP = {
+    "name": "name",
+    "description": "description",
+    "executorId": "executor_id",
+    "providerConfigId": "provider_config",
+    "endpoints": "endpoints",
+    "inputMapping": "input_mapping",
+    "outputMapping": "output_mapping",
+    "metadata": "metadata",
+}
+
+
+class ExecutorConfigForm(forms.ModelForm):
+    executor_id = forms.ChoiceField(label="catalog executor", required=False)
+    endpoints = JSONTextField(
+        required=False, help_text='[{"name": "score", "method": "POST", "path": "/v1/score"}]'
+    )
+    input_mapping = JSONTextField(required=False)
+    output_mapping = JSONTextField(required=False)
+    metadata = JSONTextField(required=False)
+
+    class Meta:
+        model = ExecutorConfiguration
+        fields = [
+            "name",
+            "description",
+            "executor_id",
+            "provider_config",
+            "endpoints",
+            "input_mapping",
+            "output_mapping",
+            "metadata",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["executor_id"].choices = [("", "—")] + [
+            (e.id, f"{e.id} ({e.name})") for e in registry.executors()
+        ]
+
+    def api_data(self) -> dict[str, Any]:
+        """The form as the API body, so it goes through the same validation."""
+        data = self.cleaned_data
+        body: dict[str, Any] = {
+            "name": data.get("name"),
+            "description": data.get("description") or "",
+            "executorId": data.get("executor_id") or None,
+            "providerConfigId": str(data["provider_config"].pk)
+            if data.get("provider_config")
+            else None,
+            "endpoints": data.get("endpoints"),
+            "inputMapping": data.get("input_mapping"),
+            "outputMapping": data.get("output_mapping"),
+            "metadata": data.get("metadata"),
+        }
+        return {key: value for key, value in body.items() if value is not None}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        serializer = ExecutorConfigCreateSerializer(data=self.api_data())
+        if not serializer.is_valid():
+            from rest_framework.exceptions import ValidationError
+
+            _, body, _ = envelope_for(ValidationError(serializer.errors))
+            flowker_error_to_form(
+                self,
+                FlowkerError(body["code"], body["message"], fields=body.get("fields")),
+                FIELD_MAP,
+            )
+        else:
+            self.validated_api_data = dict(serializer.validated_data)
+        return cleaned
+
+
+def _lifecycle(service: Any, done: str, description: str) -> Any:
+    def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(
+            modeladmin, request, queryset, lambda obj, actor: service(config=obj, actor=actor), done
+        )
+
+    action.__name__ = service.__name__.removeprefix("executor_config_")
+    return admin.action(description=description)(action)
+
+
+@admin.register(ExecutorConfiguration)
+class ExecutorConfigAdmin(admin.ModelAdmin):
+    form = ExecutorConfigForm
+    list_display = ["name", "executor_id", "provider_config", "status", "last_tested_at"]
+    list_filter = ["status", "executor_id"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["status", "last_tested_at", "last_test_result", "created_at", "updated_at"]
+    actions = [
+        _lifecycle(services.executor_config_mark_configured, "Configured", "Mark configured"),
+        "test_endpoint",
+        _lifecycle(services.executor_config_activate, "Activated", "Activate"),
+        _lifecycle(services.executor_config_disable, "Disabled", "Disable"),
+        _lifecycle(services.executor_config_enable, "Enabled", "Enable"),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = actor_from_request(request)
+        data = form.validated_api_data
+        try:
+            if change:
+                saved = services.executor_config_update(
+                    config=ExecutorConfiguration.objects.get(pk=obj.pk), data=data, actor=actor
+                )
+            else:
+                saved = services.executor_config_create(data=data, actor=actor)
+        except FlowkerError as exc:
+            from django.contrib import messages
+
+            self.message_user(request, f"{exc.code}: {exc.message}", messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.executor_config_delete(config=obj, actor=actor_from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    @admin.action(description="Test (connectivity of the first endpoint)")
+    def test_endpoint(self, request: HttpRequest, queryset: Any) -> None:
+        results = run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, actor: services.executor_config_test(config=obj, actor=actor),
+            "Tested",
+        )
+        for config in results:
+            outcome = (config.last_test_result or {}).get("overallStatus", "unknown")
+            self.message_user(request, f"{config.name}: test {outcome}, status {config.status}")

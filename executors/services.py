@@ -1,0 +1,378 @@
+"""Every write and lifecycle transition of executor configurations (CONTRACT §6):
+unconfigured → configured → tested → active ⇄ disabled, each change audited."""
+
+import time
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from catalog import registry
+from executors.choices import ExecutorConfigStatus as Status
+from executors.models import ExecutorConfiguration
+from flowker.actors import Actor
+from flowker.api.errors import FlowkerError
+from flowker.audit.services import audit_record
+from flowker.timefmt import format_timestamp, now
+from providers.models import ProviderConfiguration
+
+EDITABLE = (Status.UNCONFIGURED, Status.CONFIGURED, Status.DISABLED)
+_NAME_TAKEN = "executor configuration name already exists"
+
+
+def _wrong_status(config: ExecutorConfiguration, what: str) -> FlowkerError:
+    return FlowkerError(
+        "FLK-0252",
+        f"cannot {what} executor configuration in status {config.status}",
+        status=422,
+    )
+
+
+def _audit(event_type: str, action: str, config: ExecutorConfiguration, actor: Actor, **extra):
+    audit_record(
+        event_type=event_type,
+        action=action,
+        resource_type="executor_config",
+        resource_id=config.pk,
+        actor=actor,
+        result=extra.pop("result", "SUCCESS"),
+        metadata={"executor_config.name": config.name, "status": config.status, **extra},
+    )
+
+
+def _check_references(executor_id: str | None, provider_config: Any) -> None:
+    """What is given must exist and fit together; what is missing keeps it unconfigured."""
+    executor = registry.get_executor(executor_id) if executor_id else None
+    if executor_id and executor is None:
+        raise FlowkerError(
+            "FLK-0200",
+            f"executor {executor_id!r} not found in catalog",
+            status=404,
+            fields={"executorId": "unknown catalog executor"},
+        )
+    if executor is not None and provider_config is not None:
+        if executor.provider_id != provider_config.provider_id:
+            raise FlowkerError(
+                "FLK-0151",
+                f"provider configuration is for provider {provider_config.provider_id!r}, "
+                f"executor {executor_id!r} needs {executor.provider_id!r}",
+                status=400,
+                fields={"providerConfigId": "belongs to another provider"},
+            )
+
+
+def is_complete(config: ExecutorConfiguration) -> bool:
+    executor = registry.get_executor(config.executor_id) if config.executor_id else None
+    return (
+        executor is not None
+        and config.provider_config is not None
+        and executor.provider_id == config.provider_config.provider_id
+        and any(e.get("name") and e.get("method") and e.get("path") for e in config.endpoints)
+    )
+
+
+def _provider_config(config_id: Any) -> ProviderConfiguration | None:
+    if config_id is None:
+        return None
+    provider_config = ProviderConfiguration.objects.filter(pk=config_id).first()
+    if provider_config is None:
+        raise FlowkerError(
+            "FLK-0290",
+            "provider configuration not found",
+            status=404,
+            fields={"providerConfigId": "not found"},
+        )
+    return provider_config
+
+
+def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorConfiguration:
+    """Always created `unconfigured` (a PATCH moves a complete one to `configured`)."""
+    provider_config = _provider_config(data.get("providerConfigId"))
+    _check_references(data.get("executorId"), provider_config)
+    try:
+        with transaction.atomic():
+            config = ExecutorConfiguration.objects.create(
+                name=data["name"],
+                description=data.get("description") or "",
+                executor_id=data.get("executorId") or "",
+                provider_config=provider_config,
+                endpoints=data.get("endpoints") or [],
+                input_mapping=data.get("inputMapping"),
+                output_mapping=data.get("outputMapping"),
+                metadata=data.get("metadata") or {},
+            )
+            _audit("EXECUTOR_CONFIG_CREATED", "CREATE", config, actor)
+    except IntegrityError as exc:
+        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+    return config
+
+
+def executor_config_update(
+    *, config: ExecutorConfiguration, data: dict[str, Any], actor: Actor
+) -> ExecutorConfiguration:
+    """PATCH: partial update, metadata merged. `tested`/`active` accept only `status`."""
+    target_status = data.get("status")
+    changes = {key: value for key, value in data.items() if key != "status"}
+    try:
+        with transaction.atomic():
+            config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
+            if changes:
+                _apply_changes(config, changes, actor)
+            if target_status is not None and target_status != config.status:
+                if target_status == Status.DISABLED:
+                    config = executor_config_disable(config=config, actor=actor)
+                elif config.status == Status.TESTED:
+                    config = executor_config_activate(config=config, actor=actor)
+                else:
+                    config = executor_config_enable(config=config, actor=actor)
+    except IntegrityError as exc:
+        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+    return config
+
+
+def _apply_changes(config: ExecutorConfiguration, changes: dict[str, Any], actor: Actor) -> None:
+    if config.status not in EDITABLE:
+        raise _wrong_status(config, "modify")
+    provider_config = config.provider_config
+    if "providerConfigId" in changes:
+        provider_config = _provider_config(changes["providerConfigId"])
+    executor_id = changes.get("executorId", config.executor_id)
+    _check_references(executor_id, provider_config)
+    connection_changed = (
+        "endpoints" in changes and changes["endpoints"] != config.endpoints
+    ) or provider_config != config.provider_config
+    config.executor_id = executor_id or ""
+    config.provider_config = provider_config
+    fields = {
+        "name": "name",
+        "description": "description",
+        "endpoints": "endpoints",
+        "inputMapping": "input_mapping",
+        "outputMapping": "output_mapping",
+    }
+    for key, field in fields.items():
+        if key in changes:
+            setattr(config, field, changes[key])
+    if "metadata" in changes:
+        config.metadata = {**config.metadata, **changes["metadata"]}
+    if config.status == Status.DISABLED and connection_changed:
+        config.status = Status.CONFIGURED
+    config.save()
+    _audit("EXECUTOR_CONFIG_UPDATED", "UPDATE", config, actor, changed=sorted(changes))
+    if config.status == Status.UNCONFIGURED and is_complete(config):
+        config.status = Status.CONFIGURED
+        config.save(update_fields=["status", "updated_at"])
+        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+
+
+def executor_config_mark_configured(
+    *, config: ExecutorConfiguration, actor: Actor
+) -> ExecutorConfiguration:
+    """Admin action: an unconfigured but complete configuration becomes `configured`."""
+    with transaction.atomic():
+        config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
+        if config.status != Status.UNCONFIGURED:
+            raise _wrong_status(config, "configure")
+        if not is_complete(config):
+            raise FlowkerError(
+                "FLK-0252",
+                "executor configuration is incomplete: it needs a catalog executor, a provider "
+                "configuration of that executor's provider and an endpoint with name, method "
+                "and path",
+                status=422,
+            )
+        config.status = Status.CONFIGURED
+        config.save(update_fields=["status", "updated_at"])
+        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+    return config
+
+
+def _transition(
+    config: ExecutorConfiguration,
+    *,
+    sources: tuple[str, ...],
+    target: str,
+    event_type: str,
+    action: str,
+    what: str,
+    actor: Actor,
+) -> ExecutorConfiguration:
+    with transaction.atomic():
+        moved = ExecutorConfiguration.objects.filter(pk=config.pk, status__in=sources).update(
+            status=target, updated_at=now()
+        )
+        config.refresh_from_db()
+        if not moved:
+            raise _wrong_status(config, what)
+        _audit(event_type, action, config, actor)
+    return config
+
+
+def executor_config_activate(
+    *, config: ExecutorConfiguration, actor: Actor
+) -> ExecutorConfiguration:
+    return _transition(
+        config,
+        sources=(Status.TESTED,),
+        target=Status.ACTIVE,
+        event_type="EXECUTOR_CONFIG_ACTIVATED",
+        action="ACTIVATE",
+        what="activate",
+        actor=actor,
+    )
+
+
+def executor_config_disable(
+    *, config: ExecutorConfiguration, actor: Actor
+) -> ExecutorConfiguration:
+    return _transition(
+        config,
+        sources=(Status.TESTED, Status.ACTIVE),
+        target=Status.DISABLED,
+        event_type="EXECUTOR_CONFIG_DISABLED",
+        action="DISABLE",
+        what="disable",
+        actor=actor,
+    )
+
+
+def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> ExecutorConfiguration:
+    return _transition(
+        config,
+        sources=(Status.DISABLED,),
+        target=Status.ACTIVE,
+        event_type="EXECUTOR_CONFIG_ENABLED",
+        action="ENABLE",
+        what="enable",
+        actor=actor,
+    )
+
+
+def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> None:
+    from workflows.selectors import active_workflow_names_using
+
+    with transaction.atomic():
+        config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
+        if config.status in (Status.TESTED, Status.ACTIVE):
+            raise _wrong_status(config, "delete")
+        workflows = active_workflow_names_using(executor_config_id=config.pk)
+        if workflows:
+            raise FlowkerError(
+                "FLK-0252",
+                "executor configuration is referenced by active workflows: " + ", ".join(workflows),
+                status=422,
+            )
+        _audit("EXECUTOR_CONFIG_DELETED", "DELETE", config, actor)
+        config.delete()
+
+
+def executor_config_test(
+    *,
+    config: ExecutorConfiguration,
+    actor: Actor,
+    endpoint_name: str | None = None,
+    test_input: Any = None,
+) -> ExecutorConfiguration:
+    """Test an endpoint. Without input: the provider's connectivity stages against
+    base URL + endpoint path with GET (no side effects). With input: the real call."""
+    if config.status not in (Status.CONFIGURED, Status.TESTED):
+        raise _wrong_status(config, "test")
+    endpoint = config.endpoint(endpoint_name)
+    if endpoint is None:
+        raise FlowkerError(
+            "FLK-0302",
+            f"executor configuration has no endpoint named {endpoint_name!r}",
+            status=400,
+            fields={"endpointName": "unknown endpoint"},
+        )
+    if test_input is None:
+        result = _connectivity(config, endpoint)
+    else:
+        result = _real_call(config, endpoint, test_input)
+    passed = all(stage["status"] != "failed" for stage in result["stages"])
+    result["endpointName"] = endpoint["name"]
+    with transaction.atomic():
+        locked = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
+        locked.last_tested_at = now()
+        locked.last_test_result = result
+        if passed and locked.status == Status.CONFIGURED:
+            locked.status = Status.TESTED
+        locked.save()
+        _audit(
+            "EXECUTOR_CONFIG_TESTED",
+            "TEST",
+            locked,
+            actor,
+            result="SUCCESS" if passed else "FAILED",
+            endpoint=endpoint["name"],
+        )
+    return locked
+
+
+def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> dict[str, Any]:
+    from executors.runtime.connectivity import connectivity_test
+    from providers.services import plain_config
+
+    provider_config = config.provider_config
+    return connectivity_test(
+        provider_config.provider_id, plain_config(provider_config), path=endpoint["path"]
+    )
+
+
+def _real_call(
+    config: ExecutorConfiguration, endpoint: dict[str, Any], test_input: Any
+) -> dict[str, Any]:
+    from executors.runtime.connections import connection_for, join_url
+    from executors.runtime.http import OutboundRequest, TransportError, send
+    from executors.runtime.policy import NameResolutionError, OutboundPolicyError
+    from providers.services import plain_config
+
+    provider_config = config.provider_config
+    connection = connection_for(provider_config.provider_id, plain_config(provider_config))
+    url = join_url(connection.base_url, endpoint["path"])
+    headers = {**connection.headers, "Idempotency-Key": f"test:{config.pk}:{uuid.uuid4()}"}
+    request = OutboundRequest(
+        method=endpoint["method"],
+        url=url,
+        headers=headers,
+        query={},
+        body=test_input,
+        timeout=float(endpoint.get("timeoutSeconds") or connection.timeout),
+        verify_tls=connection.verify_tls,
+    )
+    started_at = now()
+    started = time.monotonic()
+    stage: dict[str, Any] = {"name": "call"}
+    try:
+        response = send(request, authenticator=connection.authenticator)
+    except (OutboundPolicyError, NameResolutionError) as exc:
+        stage.update(status="failed", error=f"refused by the outbound policy: {exc}")
+    except TransportError as exc:
+        stage.update(status="failed", error=f"request failed ({exc.kind}): {exc}")
+    except Exception as exc:
+        stage.update(status="failed", error=f"request failed: {exc}")
+    else:
+        ok = 200 <= response.status < 300
+        stage.update(
+            status="passed" if ok else "failed",
+            details={
+                "statusCode": response.status,
+                "responseTimeMs": response.duration_ms,
+                "url": response.url,
+            },
+        )
+        if ok:
+            stage["message"] = "Endpoint answered with a success status"
+        else:
+            stage["error"] = f"request returned status {response.status}"
+    duration = round((time.monotonic() - started) * 1000)
+    stage["durationMs"] = duration
+    passed = stage["status"] == "passed"
+    return {
+        "overallStatus": "passed" if passed else "failed",
+        "durationMs": duration,
+        "stages": [stage],
+        "summary": "Endpoint call succeeded" if passed else "Endpoint call failed",
+        "startedAt": format_timestamp(started_at),
+        "completedAt": format_timestamp(now()),
+    }

@@ -1,0 +1,66 @@
+"""Helpers for admin actions and forms that call services (never re-implement a rule)."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest
+
+from flowker import jsoncodec
+from flowker.actors import Actor, actor_from_request
+from flowker.api.errors import FlowkerError
+
+
+def run_for_each(
+    modeladmin: Any,
+    request: HttpRequest,
+    queryset: Any,
+    service: Callable[[Any, Actor], Any],
+    done: str,
+) -> list[Any]:
+    """Call `service(obj, actor)` for each selected object; report successes and FLK errors."""
+    actor = actor_from_request(request)
+    results = []
+    for obj in queryset:
+        try:
+            results.append(service(obj, actor))
+        except FlowkerError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.code} {exc.message}", messages.ERROR)
+    if results:
+        modeladmin.message_user(request, f"{done}: {len(results)}", messages.SUCCESS)
+    return results
+
+
+def flowker_error_to_form(form: forms.Form, exc: FlowkerError, field_map: dict[str, str]) -> None:
+    """Show a service's FLK error on the form: per-field reasons where a field matches."""
+    placed = False
+    for path, reason in (exc.fields or {}).items():
+        root = path.split(".")[0].split("[")[0]
+        field = field_map.get(root)
+        if field and field in form.fields:
+            form.add_error(field, f"{path}: {reason}")
+            placed = True
+    if not placed:
+        form.add_error(None, f"{exc.code}: {exc.message}")
+
+
+class JSONTextField(forms.CharField):
+    """A JSON document edited as text, with exact decimals."""
+
+    widget = forms.Textarea(attrs={"rows": 12, "cols": 100, "style": "font-family: monospace"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return jsoncodec.dumps(value, indent=2) if value is not None else ""
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return jsoncodec.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"invalid JSON: {exc}") from exc

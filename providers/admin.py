@@ -1,0 +1,135 @@
+"""Provider configurations in the operators' console: secrets write-only, masked in lists."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from catalog import registry
+from flowker import jsoncodec
+from flowker.actors import actor_from_request
+from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.api.errors import FlowkerError
+from providers import services
+from providers.models import ProviderConfiguration
+from providers.serializers import masked_config
+
+FIELD_MAP = {"name": "name", "config": "config", "description": "description"}
+
+
+class ProviderConfigForm(forms.ModelForm):
+    provider_id = forms.ChoiceField(label="provider")
+    config = JSONTextField(
+        help_text="Secrets are shown masked; leave a masked value as it is to keep the secret."
+    )
+    metadata = JSONTextField(required=False)
+
+    class Meta:
+        model = ProviderConfiguration
+        fields = ["name", "description", "provider_id", "config", "metadata"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider_id"].choices = [(p.id, p.name) for p in registry.providers()]
+        if self.instance.pk:
+            self.fields["provider_id"].disabled = True
+            self.initial["config"] = masked_config(self.instance)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.provider_config_check(
+                provider_id=cleaned["provider_id"],
+                config=cleaned.get("config") or {},
+                stored=self.instance if self.instance.pk else None,
+            )
+        except FlowkerError as exc:
+            flowker_error_to_form(self, exc, FIELD_MAP)
+        return cleaned
+
+
+@admin.register(ProviderConfiguration)
+class ProviderConfigAdmin(admin.ModelAdmin):
+    form = ProviderConfigForm
+    list_display = ["name", "provider_id", "status", "config_preview", "updated_at"]
+    list_filter = ["provider_id", "status"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["status", "created_at", "updated_at"]
+    actions = ["enable", "disable", "test_connectivity"]
+
+    @admin.display(description="config")
+    def config_preview(self, obj: ProviderConfiguration) -> str:
+        return format_html("<code>{}</code>", jsoncodec.dumps(masked_config(obj))[:200])
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        actor = actor_from_request(request)
+        if change:
+            changes = {k: data[k] for k in ("name", "description", "config") if k in data}
+            changes["metadata"] = data.get("metadata") or {}
+            saved = services.provider_config_update(
+                provider_config=ProviderConfiguration.objects.get(pk=obj.pk),
+                changes=changes,
+                actor=actor,
+            )
+        else:
+            saved = services.provider_config_create(
+                name=data["name"],
+                description=data.get("description") or "",
+                provider_id=data["provider_id"],
+                config=data["config"],
+                metadata=data.get("metadata") or {},
+                actor=actor,
+            )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.provider_config_delete(provider_config=obj, actor=actor_from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    @admin.action(description="Enable selected provider configurations")
+    def enable(self, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, actor: services.provider_config_enable(provider_config=obj, actor=actor),
+            "Enabled",
+        )
+
+    @admin.action(description="Disable selected provider configurations")
+    def disable(self, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, actor: services.provider_config_disable(provider_config=obj, actor=actor),
+            "Disabled",
+        )
+
+    @admin.action(description="Test connectivity of selected provider configurations")
+    def test_connectivity(self, request: HttpRequest, queryset: Any) -> None:
+        results = run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, actor: services.provider_config_test(provider_config=obj, actor=actor),
+            "Tested",
+        )
+        for result in results:
+            stages = "; ".join(_describe_stage(stage) for stage in result["stages"])
+            level = messages.SUCCESS if result["overallStatus"] == "passed" else messages.WARNING
+            self.message_user(request, f"{result['overallStatus'].upper()} — {stages}", level)
+
+
+def _describe_stage(stage: dict[str, Any]) -> str:
+    detail = stage.get("error") or stage.get("message")
+    return f"{stage['name']}: {stage['status']}" + (f" ({detail})" if detail else "")

@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class ProviderConfigStatus(models.TextChoices):
+    ACTIVE = "active"
+    DISABLED = "disabled"
