@@ -50,15 +50,18 @@ def _check_references(executor_id: str | None, provider_config: Any) -> None:
             status=404,
             fields={"executorId": "unknown catalog executor"},
         )
-    if executor is not None and provider_config is not None:
-        if executor.provider_id != provider_config.provider_id:
-            raise FlowkerError(
-                "FLK-0151",
-                f"provider configuration is for provider {provider_config.provider_id!r}, "
-                f"executor {executor_id!r} needs {executor.provider_id!r}",
-                status=400,
-                fields={"providerConfigId": "belongs to another provider"},
-            )
+    if (
+        executor is not None
+        and provider_config is not None
+        and executor.provider_id != provider_config.provider_id
+    ):
+        raise FlowkerError(
+            "FLK-0151",
+            f"provider configuration is for provider {provider_config.provider_id!r}, "
+            f"executor {executor_id!r} needs {executor.provider_id!r}",
+            status=400,
+            fields={"providerConfigId": "belongs to another provider"},
+        )
 
 
 def is_complete(config: ExecutorConfiguration) -> bool:

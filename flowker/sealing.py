@@ -17,7 +17,7 @@ SEALED = "$encrypted"
 FULL_MASK = "********"
 
 _SHORT_TOKENS = frozenset(
-    [
+    (
         "key",
         "auth",
         "pin",
@@ -33,10 +33,10 @@ _SHORT_TOKENS = frozenset(
         "jwt",
         "zip",
         "city",
-    ]
+    )
 )
 _LONG_NAMES = frozenset(
-    [
+    (
         "password",
         "newpassword",
         "oldpassword",
@@ -100,7 +100,7 @@ _LONG_NAMES = frozenset(
         "street",
         "postal_code",
         "verify_token",
-    ]
+    )
 )
 _LONG_PATTERN = re.compile(
     r"(?:^|[^a-z0-9])(?:"
