@@ -14,6 +14,7 @@ v1 = [
     path("", include("catalog.urls")),
     path("", include("providers.urls")),
     path("", include("executors.urls")),
+    path("", include("workflows.urls")),
 ]
 
 

@@ -2,8 +2,25 @@
 
 from typing import Any
 
+from django.db.models import QuerySet
+
+from flowker.api.errors import FlowkerError
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
+
+
+def workflow_get(*, workflow_id: Any) -> Workflow:
+    workflow = Workflow.objects.filter(pk=workflow_id).first()
+    if workflow is None:
+        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+    return workflow
+
+
+def workflow_list(*, filters: dict[str, Any]) -> QuerySet[Workflow]:
+    queryset = Workflow.objects.all()
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    return queryset
 
 
 def _references(workflow: Workflow, key: str, value: str) -> bool:

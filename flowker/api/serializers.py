@@ -28,7 +28,7 @@ def _expected_json_type(field: serializers.Field) -> tuple[type, ...] | None:
         return (bool,)
     if isinstance(field, serializers.IntegerField):
         return (int,)
-    if isinstance(field, serializers.DecimalField | serializers.FloatField):
+    if isinstance(field, serializers.DecimalField | serializers.FloatField | NumberField):
         return (int, Decimal, float)
     if isinstance(field, serializers.ListField | serializers.ListSerializer):
         return (list,)
@@ -64,7 +64,7 @@ class FlowkerSerializer(serializers.Serializer):
                 continue
             expected = _expected_json_type(field)
             if expected and not _type_matches(value, expected):
-                names = "/".join(_json_name(t) for t in expected)
+                names = "/".join(dict.fromkeys(_json_name(t) for t in expected))
                 errors[key] = [ErrorDetail(f"expected {names}", code=TYPE_MISMATCH)]
         if errors:
             raise ValidationError(errors)
@@ -86,14 +86,18 @@ class FlowkerSerializer(serializers.Serializer):
         ordered = OrderedDict(sorted(detail.items(), key=lambda item: rank.get(item[0], len(rank))))
         for key, value in ordered.items():
             overrides = self.error_codes.get(key)
-            if overrides and isinstance(value, list):
-                ordered[key] = [
-                    ErrorDetail(str(item), code=overrides.get(getattr(item, "code", ""), item.code))
-                    if isinstance(item, ErrorDetail)
-                    else item
-                    for item in value
-                ]
+            if overrides:
+                ordered[key] = _recoded(value, overrides)
         return ordered
+
+
+def _recoded(value: Any, overrides: dict[str, str]) -> Any:
+    """Give a field's own errors (not those of its nested items) their FLK codes."""
+    if isinstance(value, list) and all(isinstance(item, ErrorDetail) for item in value):
+        return [ErrorDetail(str(item), code=overrides.get(item.code, item.code)) for item in value]
+    if isinstance(value, dict) and "non_field_errors" in value:
+        return {**value, "non_field_errors": _recoded(value["non_field_errors"], overrides)}
+    return value
 
 
 def _json_name(python_type: type) -> str:
@@ -132,3 +136,15 @@ class MetadataField(serializers.DictField):
                     f"value of {key!r} longer than {self.MAX_VALUE} characters", code="FLK-0313"
                 )
         return dict(data)
+
+
+class NumberField(serializers.Field):
+    """A JSON number kept exactly as sent (int or Decimal); booleans and strings refused."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | Decimal | float):
+            raise ValidationError("expected number", code=TYPE_MISMATCH)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value

@@ -18,6 +18,8 @@ def _walk(detail: Any, path: str, out: list[tuple[str, str, str]]) -> None:
         for key, value in detail.items():
             if key == "non_field_errors":
                 _walk(value, path, out)
+            elif isinstance(key, int):
+                _walk(value, f"{path}[{key}]", out)
             else:
                 _walk(value, f"{path}.{key}" if path else str(key), out)
     elif isinstance(detail, list):

@@ -1,0 +1,218 @@
+"""GET /v1/catalog/{executors,triggers,providers,templates}[/{id}], the providers' executors, and
+the executor-config and template-parameter validate endpoints."""
+
+import copy
+import dataclasses
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from catalog import registry
+from catalog.building import template_params
+from catalog.registry import ExecutorSpec, ProviderSpec, TemplateSpec, TriggerSpec
+from catalog.schemas import schema_errors
+from catalog.serializers import (
+    ExecutorDetailSerializer,
+    ExecutorSummarySerializer,
+    ExecutorValidateSerializer,
+    ProviderDetailSerializer,
+    ProviderSummarySerializer,
+    TemplateDetailSerializer,
+    TemplateSummarySerializer,
+    TemplateValidateSerializer,
+    TriggerDetailSerializer,
+    TriggerSummarySerializer,
+    ValidationResultSerializer,
+)
+from flowker.api.errors import FlowkerError
+from flowker.api.openapi import errors
+from flowker.api.views import FlowkerAPIView, json_body
+
+TAGS = ["Catalog"]
+
+
+def _body_paths(field: str, failures: dict[str, str]) -> dict[str, str]:
+    """Schema failure paths as paths into the request body, like every other `fields` map."""
+    return {f"{field}.{path}" if path else field: reason for path, reason in failures.items()}
+
+
+def _id_param(name: str, example: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, str, OpenApiParameter.PATH, description=f"Catalog id, e.g. `{example}`"
+    )
+
+
+def _executor(executor_key: str) -> ExecutorSpec:
+    spec = registry.get_executor(executor_key)
+    if spec is None:
+        raise FlowkerError("FLK-0200", "executor not found", status=404)
+    return spec
+
+
+def _trigger(trigger_key: str) -> TriggerSpec:
+    spec = registry.get_trigger(trigger_key)
+    if spec is None:
+        raise FlowkerError("FLK-0210", "trigger not found", status=404)
+    return spec
+
+
+def _provider(provider_key: str) -> ProviderSpec:
+    spec = registry.get_provider(provider_key)
+    if spec is None:
+        raise FlowkerError("FLK-0230", "provider not found", status=404)
+    return spec
+
+
+def _template(template_key: str) -> TemplateSpec:
+    spec = registry.get_template(template_key)
+    if spec is None:
+        raise FlowkerError("FLK-0240", "template not found", status=404)
+    return spec
+
+
+class ExecutorListView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="listCatalogExecutors",
+        tags=TAGS,
+        responses={200: ExecutorSummarySerializer(many=True), **errors()},
+    )
+    def get(self, request: Any) -> Response:
+        return Response(ExecutorSummarySerializer(registry.executors(), many=True).data)
+
+
+class ExecutorDetailView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="getCatalogExecutor",
+        tags=TAGS,
+        parameters=[_id_param("executor_key", "http.request")],
+        responses={200: ExecutorDetailSerializer, **errors(404)},
+    )
+    def get(self, request: Any, executor_key: str) -> Response:
+        return Response(ExecutorDetailSerializer(_executor(executor_key)).data)
+
+
+class ExecutorValidateView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="validateCatalogExecutorConfig",
+        tags=TAGS,
+        description="Schema validation only; 422 FLK-0201 names every failing `config.<path>`.",
+        parameters=[_id_param("executor_key", "http.request")],
+        request=ExecutorValidateSerializer,
+        responses={200: ValidationResultSerializer, **errors(400, 404, 413, 422)},
+    )
+    def post(self, request: Any, executor_key: str) -> Response:
+        spec = _executor(executor_key)
+        body = ExecutorValidateSerializer(data=json_body(request))
+        body.is_valid(raise_exception=True)
+        failures = schema_errors(spec.schema, body.validated_data["config"])
+        if failures:
+            raise FlowkerError(
+                "FLK-0201",
+                f"invalid config for executor {spec.id}",
+                status=422,
+                fields=_body_paths("config", failures),
+            )
+        return Response({"valid": True})
+
+
+class TriggerListView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="listCatalogTriggers",
+        tags=TAGS,
+        responses={200: TriggerSummarySerializer(many=True), **errors()},
+    )
+    def get(self, request: Any) -> Response:
+        return Response(TriggerSummarySerializer(registry.triggers(), many=True).data)
+
+
+class TriggerDetailView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="getCatalogTrigger",
+        tags=TAGS,
+        parameters=[_id_param("trigger_key", "webhook")],
+        responses={200: TriggerDetailSerializer, **errors(404)},
+    )
+    def get(self, request: Any, trigger_key: str) -> Response:
+        return Response(TriggerDetailSerializer(_trigger(trigger_key)).data)
+
+
+class ProviderListView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="listCatalogProviders",
+        tags=TAGS,
+        responses={200: ProviderSummarySerializer(many=True), **errors()},
+    )
+    def get(self, request: Any) -> Response:
+        return Response(ProviderSummarySerializer(registry.providers(), many=True).data)
+
+
+class ProviderDetailView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="getCatalogProvider",
+        tags=TAGS,
+        parameters=[_id_param("provider_key", "http")],
+        responses={200: ProviderDetailSerializer, **errors(404)},
+    )
+    def get(self, request: Any, provider_key: str) -> Response:
+        return Response(ProviderDetailSerializer(_provider(provider_key)).data)
+
+
+class ProviderExecutorListView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="listCatalogProviderExecutors",
+        tags=TAGS,
+        parameters=[_id_param("provider_key", "midaz")],
+        responses={200: ExecutorSummarySerializer(many=True), **errors(404)},
+    )
+    def get(self, request: Any, provider_key: str) -> Response:
+        spec = _provider(provider_key)
+        executors = registry.executors_for_provider(spec.id)
+        return Response(ExecutorSummarySerializer(executors, many=True).data)
+
+
+class TemplateListView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="listCatalogTemplates",
+        tags=TAGS,
+        responses={200: TemplateSummarySerializer(many=True), **errors()},
+    )
+    def get(self, request: Any) -> Response:
+        return Response(TemplateSummarySerializer(registry.templates(), many=True).data)
+
+
+class TemplateDetailView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="getCatalogTemplate",
+        tags=TAGS,
+        parameters=[_id_param("template_key", "payment-fraud-check")],
+        responses={200: TemplateDetailSerializer, **errors(404)},
+    )
+    def get(self, request: Any, template_key: str) -> Response:
+        # Imported here because the providers app itself builds on the catalog.
+        from providers.selectors import provider_config_choices
+
+        spec = _template(template_key)
+        # A copy: the registry's schema is shared by every caller.
+        schema = copy.deepcopy(spec.param_schema)
+        for param, provider_id in spec.provider_params.items():
+            schema["properties"][param]["oneOf"] = provider_config_choices(provider_id=provider_id)
+        enriched = dataclasses.replace(spec, param_schema=schema)
+        return Response(TemplateDetailSerializer(enriched).data)
+
+
+class TemplateValidateView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="validateCatalogTemplateParams",
+        tags=TAGS,
+        description="Schema validation only; 422 FLK-0242 names every failing `params.<path>`.",
+        parameters=[_id_param("template_key", "payment-fraud-check")],
+        request=TemplateValidateSerializer,
+        responses={200: ValidationResultSerializer, **errors(400, 404, 413, 422)},
+    )
+    def post(self, request: Any, template_key: str) -> Response:
+        spec = _template(template_key)
+        body = TemplateValidateSerializer(data=json_body(request))
+        body.is_valid(raise_exception=True)
+        template_params(template_id=spec.id, params=body.validated_data["params"])
+        return Response({"valid": True})

@@ -1,0 +1,49 @@
+"""Registering and clearing webhook routes (called by workflow activation/deactivation)."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from flowker.api.errors import FlowkerError
+from webhooks.models import WebhookRoute
+
+WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def normalise_path(path: str) -> str:
+    """Leading `/`, no trailing `/`; inner segments and case kept as written."""
+    path = path.strip()
+    if not path.startswith("/"):
+        path = "/" + path
+    return path.rstrip("/")
+
+
+def webhook_routes_register(*, workflow: Any, routes: list[dict[str, Any]]) -> None:
+    """Insert the workflow's routes; the unique constraint decides conflicts (FLK-0360).
+    Must run inside the activating transaction."""
+    for route in routes:
+        try:
+            with transaction.atomic():
+                WebhookRoute.objects.create(
+                    method=route["method"],
+                    path=route["path"],
+                    workflow=workflow,
+                    trigger_node_id=route["nodeId"],
+                    verify_token=route.get("verifyToken"),
+                )
+        except IntegrityError as exc:
+            owner = (
+                WebhookRoute.objects.filter(method=route["method"], path=route["path"])
+                .values_list("workflow_id", flat=True)
+                .first()
+            )
+            raise FlowkerError(
+                "FLK-0360",
+                f"path {route['method']} {route['path']} already registered by workflow {owner}",
+                status=400,
+                fields={f"nodes[{route['index']}].data.path": "already registered"},
+            ) from exc
+
+
+def webhook_routes_clear(*, workflow: Any) -> None:
+    WebhookRoute.objects.filter(workflow=workflow).delete()

@@ -1,0 +1,143 @@
+"""Workflows at the HTTP edge: the request shapes (with upstream's FLK codes for each limit)
+and the camelCase responses (verify tokens masked)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from flowker.api.serializers import FlowkerSerializer, MetadataField, NumberField
+from flowker.sealing import is_sealed, mask_value, unseal
+from flowker.timefmt import format_timestamp
+from workflows.choices import NodeType, WorkflowStatus
+from workflows.models import Workflow
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
+
+
+class PositionSerializer(FlowkerSerializer):
+    x = NumberField()
+    y = NumberField()
+
+
+class NodeSerializer(FlowkerSerializer):
+    _id_codes = {code: "FLK-0120" for code in ("required", "blank", "max_length", "invalid")}
+    error_codes = {
+        "id": _id_codes,
+        "type": {code: "FLK-0121" for code in ("required", "blank", "invalid_choice")},
+    }
+
+    id = serializers.RegexField(ID_PATTERN, max_length=50)
+    type = serializers.ChoiceField(NodeType.values)
+    name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    position = PositionSerializer()
+    data = serializers.DictField(required=False)
+
+
+class EdgeSerializer(FlowkerSerializer):
+    error_codes = {
+        "id": {code: "FLK-0130" for code in ("required", "blank", "max_length", "invalid")},
+        "source": {code: "FLK-0115" for code in ("required", "blank")},
+        "target": {code: "FLK-0115" for code in ("required", "blank")},
+    }
+
+    id = serializers.RegexField(ID_PATTERN, max_length=50)
+    source = serializers.CharField(max_length=50)
+    target = serializers.CharField(max_length=50)
+    sourceHandle = serializers.CharField(max_length=50, required=False)
+    condition = serializers.CharField(max_length=500, required=False)
+    label = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+
+class WorkflowInputSerializer(FlowkerSerializer):
+    """Body of POST /v1/workflows and PUT /v1/workflows/{id}."""
+
+    error_codes = {
+        "name": {"required": "FLK-0110", "blank": "FLK-0110", "max_length": "FLK-0111"},
+        "nodes": {"max_length": "FLK-0113"},
+        "edges": {"max_length": "FLK-0114"},
+    }
+
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    nodes = NodeSerializer(many=True, required=False, max_length=100)
+    edges = EdgeSerializer(many=True, required=False, max_length=200)
+    metadata = MetadataField(required=False)
+
+
+class CloneSerializer(FlowkerSerializer):
+    error_codes = WorkflowInputSerializer.error_codes
+    name = serializers.CharField(max_length=100)
+
+
+class FromTemplateSerializer(FlowkerSerializer):
+    templateId = serializers.CharField(max_length=100)
+    params = serializers.DictField()
+
+
+def plain(value: Any) -> Any:
+    """Validated serializer data as plain dicts and lists (ordered as received)."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def masked_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nodes as shown: a trigger's sealed verify token becomes its mask."""
+    shown = []
+    for node in nodes:
+        data = node.get("data")
+        if isinstance(data, dict) and is_sealed(data.get("verify_token")):
+            node = {
+                **node,
+                "data": {**data, "verify_token": mask_value(unseal(data["verify_token"]))},
+            }
+        shown.append(node)
+    return shown
+
+
+class WorkflowSerializer(serializers.Serializer):
+    """WorkflowOutput."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField(required=False)
+    status = serializers.ChoiceField(WorkflowStatus.values)
+    nodes = serializers.ListField(child=serializers.DictField())
+    edges = serializers.ListField(child=serializers.DictField())
+    metadata = serializers.DictField(required=False)
+    createdAt = serializers.CharField()
+    updatedAt = serializers.CharField()
+
+    def to_representation(self, workflow: Workflow) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": str(workflow.pk), "name": workflow.name}
+        if workflow.description:
+            body["description"] = workflow.description
+        body.update(
+            status=workflow.status, nodes=masked_nodes(workflow.nodes), edges=workflow.edges
+        )
+        if workflow.metadata:
+            body["metadata"] = workflow.metadata
+        body.update(
+            createdAt=format_timestamp(workflow.created_at),
+            updatedAt=format_timestamp(workflow.updated_at),
+        )
+        return body
+
+
+class WorkflowCreatedSerializer(serializers.Serializer):
+    """WorkflowCreateOutput (create, from-template, clone)."""
+
+    workflowId = serializers.UUIDField()
+    version = serializers.CharField()
+    status = serializers.CharField()
+    createdAt = serializers.CharField()
+
+    def to_representation(self, workflow: Workflow) -> dict[str, Any]:
+        return {
+            "workflowId": str(workflow.pk),
+            "version": "1.0.0",
+            "status": workflow.status,
+            "createdAt": format_timestamp(workflow.created_at),
+        }

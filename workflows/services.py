@@ -1,0 +1,210 @@
+"""Every write and status change of workflows: validated, audited in the same transaction.
+
+Status transitions read the current status, refuse a wrong one (422 FLK-0102/0103), then
+update conditionally on it: a concurrent change in between makes the loser's UPDATE match no
+row and answer 409 FLK-0350.
+"""
+
+import copy
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from flowker.actors import Actor
+from flowker.api.errors import FlowkerError
+from flowker.audit.services import audit_record
+from flowker.sealing import FULL_MASK, is_sealed, mask_value, seal, unseal
+from flowker.timefmt import now
+from webhooks.services import webhook_routes_clear, webhook_routes_register
+from workflows.choices import NodeType, WorkflowStatus
+from workflows.models import Workflow
+from workflows.validation import validate_definition
+
+_NAME_TAKEN = "workflow name already exists"
+
+
+def _audit(event_type: str, action: str, workflow: Workflow, actor: Actor, **extra: Any) -> None:
+    audit_record(
+        event_type=event_type,
+        action=action,
+        resource_type="workflow",
+        resource_id=workflow.pk,
+        actor=actor,
+        metadata={"workflow.name": workflow.name, **extra},
+    )
+
+
+def _sealed_nodes(
+    nodes: list[dict[str, Any]], stored: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Seal trigger verify tokens; a masked token sent back keeps the stored one."""
+    previous = {
+        node["id"]: (node.get("data") or {}).get("verify_token")
+        for node in stored or []
+        if isinstance(node, dict)
+    }
+    result = []
+    for node in copy.deepcopy(nodes):
+        data = node.get("data")
+        token = data.get("verify_token") if isinstance(data, dict) else None
+        if node.get("type") == NodeType.TRIGGER and token is not None and not is_sealed(token):
+            old = previous.get(node["id"])
+            if is_sealed(old) and token in (FULL_MASK, mask_value(unseal(old))):
+                data["verify_token"] = old
+            else:
+                data["verify_token"] = seal(str(token))
+        result.append(node)
+    return result
+
+
+def _name_taken(exc: IntegrityError) -> FlowkerError:
+    return FlowkerError("FLK-0101", _NAME_TAKEN, status=409, fields={"name": "already exists"})
+
+
+def workflow_create(
+    *, data: dict[str, Any], actor: Actor, audit_extra: dict | None = None
+) -> Workflow:
+    nodes, edges = data.get("nodes") or [], data.get("edges") or []
+    validate_definition(nodes, edges)
+    try:
+        with transaction.atomic():
+            workflow = Workflow.objects.create(
+                name=data["name"],
+                description=data.get("description") or "",
+                nodes=_sealed_nodes(nodes),
+                edges=edges,
+                metadata=data.get("metadata") or {},
+            )
+            _audit("WORKFLOW_CREATED", "CREATE", workflow, actor, **(audit_extra or {}))
+    except IntegrityError as exc:
+        raise _name_taken(exc) from exc
+    return workflow
+
+
+def _require_status(workflow: Workflow, allowed: tuple[str, ...], code: str, what: str) -> None:
+    if workflow.status not in allowed:
+        raise FlowkerError(
+            code, f"cannot {what} a workflow in status {workflow.status}", status=422
+        )
+
+
+def _conditional_update(workflow: Workflow, expected_status: str, **fields: Any) -> None:
+    """UPDATE … WHERE status = expected; 409 FLK-0350 when someone changed it meanwhile."""
+    fields.setdefault("updated_at", now())
+    updated = Workflow.objects.filter(pk=workflow.pk, status=expected_status).update(**fields)
+    if not updated:
+        raise FlowkerError(
+            "FLK-0350",
+            "resource state changed concurrently; retry with latest version",
+            status=409,
+        )
+    for name, value in fields.items():
+        setattr(workflow, name, value)
+
+
+def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -> Workflow:
+    """PUT: replaces name, description, nodes and edges of a draft; merges metadata."""
+    _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0103", "modify")
+    nodes = _sealed_nodes(data.get("nodes") or [], stored=workflow.nodes)
+    edges = data.get("edges") or []
+    validate_definition(nodes, edges)
+    try:
+        with transaction.atomic():
+            _conditional_update(
+                workflow,
+                WorkflowStatus.DRAFT,
+                name=data["name"],
+                description=data.get("description") or "",
+                nodes=nodes,
+                edges=edges,
+                metadata={**workflow.metadata, **(data.get("metadata") or {})},
+            )
+            _audit("WORKFLOW_UPDATED", "UPDATE", workflow, actor)
+    except IntegrityError as exc:
+        raise _name_taken(exc) from exc
+    return workflow
+
+
+def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
+    _require_status(workflow, (WorkflowStatus.DRAFT, WorkflowStatus.INACTIVE), "FLK-0103", "delete")
+    with transaction.atomic():
+        deleted, _ = Workflow.objects.filter(pk=workflow.pk, status=workflow.status).delete()
+        if not deleted:
+            raise FlowkerError(
+                "FLK-0350",
+                "resource state changed concurrently; retry with latest version",
+                status=409,
+            )
+        audit_record(
+            event_type="WORKFLOW_DELETED",
+            action="DELETE",
+            resource_type="workflow",
+            resource_id=workflow.pk,
+            actor=actor,
+            metadata={"workflow.id": str(workflow.pk), "workflow.name": workflow.name},
+        )
+
+
+def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
+    """A new draft with the same description, nodes (verify tokens included), edges, metadata."""
+    try:
+        with transaction.atomic():
+            clone = Workflow.objects.create(
+                name=name,
+                description=workflow.description,
+                nodes=copy.deepcopy(workflow.nodes),
+                edges=copy.deepcopy(workflow.edges),
+                metadata=copy.deepcopy(workflow.metadata),
+            )
+            _audit(
+                "WORKFLOW_CLONED", "CLONE", clone, actor, **{"workflow.source_id": str(workflow.pk)}
+            )
+    except IntegrityError as exc:
+        raise _name_taken(exc) from exc
+    return clone
+
+
+def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
+    """draft → active: full validation, webhook routes registered (the database decides
+    conflicts), referenced tested executor configurations activated."""
+    from executors.models import ExecutorConfiguration
+    from executors.services import executor_config_activate
+
+    definition = validate_definition(workflow.nodes, workflow.edges, activation=True)
+    _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0102", "activate")
+    with transaction.atomic():
+        _conditional_update(workflow, WorkflowStatus.DRAFT, status=WorkflowStatus.ACTIVE)
+        webhook_routes_register(workflow=workflow, routes=definition.webhook_routes)
+        tested = ExecutorConfiguration.objects.filter(
+            pk__in=definition.executor_config_ids, status="tested"
+        )
+        for config in tested:
+            executor_config_activate(config=config, actor=actor)
+        _audit("WORKFLOW_ACTIVATED", "ACTIVATE", workflow, actor)
+    return workflow
+
+
+def workflow_deactivate(*, workflow: Workflow, actor: Actor) -> Workflow:
+    _require_status(workflow, (WorkflowStatus.ACTIVE,), "FLK-0102", "deactivate")
+    with transaction.atomic():
+        _conditional_update(workflow, WorkflowStatus.ACTIVE, status=WorkflowStatus.INACTIVE)
+        webhook_routes_clear(workflow=workflow)
+        _audit("WORKFLOW_DEACTIVATED", "DEACTIVATE", workflow, actor)
+    return workflow
+
+
+def workflow_draft(*, workflow: Workflow, actor: Actor) -> Workflow:
+    _require_status(workflow, (WorkflowStatus.INACTIVE,), "FLK-0102", "move to draft")
+    with transaction.atomic():
+        _conditional_update(workflow, WorkflowStatus.INACTIVE, status=WorkflowStatus.DRAFT)
+        _audit("WORKFLOW_DRAFTED", "DRAFT", workflow, actor)
+    return workflow
+
+
+def workflow_create_from_template(
+    *, template_id: str, params: dict[str, Any], actor: Actor
+) -> Workflow:
+    from catalog.building import build_from_template
+
+    data = build_from_template(template_id=template_id, params=params)
+    return workflow_create(data=data, actor=actor, audit_extra={"template.id": template_id})
