@@ -1,0 +1,1 @@
+"""The execution engine core: pure functions over plain dicts, no Django or database."""
