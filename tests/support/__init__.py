@@ -1,0 +1,1 @@
+"""Reusable test helpers: local provider stubs (`tests.support.stub_server`)."""
