@@ -1,0 +1,303 @@
+"""Workflows in the operators' console: the graph as a picture, the definition as JSON text
+validated like the API, and the lifecycle as actions that call the workflow services."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from rest_framework.exceptions import ValidationError
+
+from flowker import jsoncodec
+from flowker.actors import Actor, actor_from_request
+from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.api.errors import FlowkerError, envelope_for
+from webhooks.models import WebhookRoute
+from workflows import services
+from workflows.choices import WorkflowStatus
+from workflows.graph_svg import render_workflow_svg
+from workflows.models import Workflow
+from workflows.serializers import WorkflowInputSerializer, masked_nodes, plain
+from workflows.validation import validate_definition
+
+FIELD_MAP = {
+    "name": "name",
+    "description": "description",
+    "nodes": "nodes",
+    "edges": "edges",
+    "metadata": "metadata",
+}
+# An empty text box means "none", which the model stores as an empty list or object.
+EMPTY_DEFINITION = {"nodes": list, "edges": list, "metadata": dict}
+
+
+class WorkflowForm(forms.ModelForm):
+    nodes = JSONTextField(
+        required=False,
+        help_text="Verify tokens are shown masked; leave a masked token as it is to keep it.",
+    )
+    edges = JSONTextField(required=False)
+    metadata = JSONTextField(
+        required=False,
+        help_text="Merged into the stored metadata, as the API's update does: "
+        "a key cannot be removed here.",
+    )
+
+    class Meta:
+        model = Workflow
+        fields = ["name", "description", "nodes", "edges", "metadata"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["nodes"] = masked_nodes(self.instance.nodes)
+        else:
+            self.initial.setdefault("nodes", [])
+            self.initial.setdefault("edges", [])
+
+    def api_data(self) -> dict[str, Any]:
+        """The form as the API body, so it goes through the same validation."""
+        return {name: self.cleaned_data.get(name) for name in FIELD_MAP}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk and self.instance.status != WorkflowStatus.DRAFT:
+            # workflow_update would refuse it too (FLK-0103), but only in save_model, after
+            # the admin has already decided the form is valid.
+            self.add_error(None, _not_editable(self.instance))
+            return cleaned
+        if self.errors:
+            return cleaned
+        for name, empty in EMPTY_DEFINITION.items():
+            if cleaned.get(name) is None:
+                cleaned[name] = empty()
+        serializer = WorkflowInputSerializer(data=self.api_data())
+        if not serializer.is_valid():
+            _, body, _ = envelope_for(ValidationError(serializer.errors))
+            exc = FlowkerError(body["code"], body["message"], fields=body.get("fields"))
+            flowker_error_to_form(self, exc, FIELD_MAP)
+            return cleaned
+        data = plain(serializer.validated_data)
+        try:
+            # The services validate the definition again; doing it here as well puts a bad
+            # condition, a dangling edge or a cycle on the form instead of after the save.
+            validate_definition(data.get("nodes") or [], data.get("edges") or [])
+        except FlowkerError as exc:
+            flowker_error_to_form(self, exc, FIELD_MAP)
+            return cleaned
+        self.validated_api_data = data
+        return cleaned
+
+
+def _not_editable(workflow: Workflow) -> str:
+    steps = "move it to draft"
+    if workflow.status == WorkflowStatus.ACTIVE:
+        steps = "deactivate it, then " + steps
+    return (
+        f"Only draft workflows can be edited; this one is {workflow.status}. To change it, {steps}."
+    )
+
+
+def clone_name(name: str) -> str:
+    """The first free `<name> (copy)`, `<name> (copy 2)`, …, the name shortened to fit."""
+    limit = Workflow._meta.get_field("name").max_length
+    number = 1
+    while True:
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        candidate = name[: limit - len(suffix)] + suffix
+        if not Workflow.objects.filter(name=candidate).exists():
+            return candidate
+        number += 1
+
+
+def _delete(workflow: Workflow, actor: Actor) -> Workflow:
+    services.workflow_delete(workflow=workflow, actor=actor)
+    return workflow
+
+
+def _lifecycle(service: Any, name: str, done: str, description: str) -> Any:
+    def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(
+            modeladmin,
+            request,
+            queryset,
+            lambda obj, actor: service(workflow=obj, actor=actor),
+            done,
+        )
+
+    action.__name__ = name
+    return admin.action(description=description)(action)
+
+
+def _pretty(value: Any) -> str:
+    return format_html("<pre>{}</pre>", jsoncodec.dumps(value, indent=2))
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowForm
+    list_display = ["name", "status", "node_count", "routes", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    ordering = ["-updated_at"]
+    actions = [
+        _lifecycle(services.workflow_activate, "activate", "Activated", "Activate"),
+        _lifecycle(services.workflow_deactivate, "deactivate", "Deactivated", "Deactivate"),
+        _lifecycle(services.workflow_draft, "move_to_draft", "Moved to draft", "Move to draft"),
+        "clone",
+        "delete_selected",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("webhook_routes")
+
+    @staticmethod
+    def _editable(obj: Workflow | None) -> bool:
+        return obj is None or obj.status == WorkflowStatus.DRAFT
+
+    def get_fieldsets(self, request: HttpRequest, obj: Workflow | None = None) -> list[Any]:
+        definition = ["nodes", "edges", "metadata"]
+        if not self._editable(obj):
+            definition = ["shown_nodes", "shown_edges", "shown_metadata"]
+        fieldsets: list[Any] = [(None, {"fields": ["name", "description", "status"]})]
+        if obj is not None:
+            fieldsets.append(("Graph", {"fields": ["graph", "routes"]}))
+        fieldsets.append(("Definition", {"fields": definition}))
+        if obj is not None:
+            fieldsets.append(("History", {"fields": ["created_at", "updated_at"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Workflow | None = None) -> list[str]:
+        readonly = ["status", "graph", "routes", "created_at", "updated_at"]
+        if not self._editable(obj):
+            readonly += ["name", "description", "shown_nodes", "shown_edges", "shown_metadata"]
+        return readonly
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Workflow | None = None,
+    ) -> HttpResponse:
+        if not self._editable(obj):
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="nodes")
+    def node_count(self, obj: Workflow) -> int:
+        return len(obj.nodes or [])
+
+    @admin.display(description="webhook routes")
+    def routes(self, obj: Workflow) -> str:
+        routes = list(obj.webhook_routes.all())
+        if not routes:
+            return "—"
+        return format_html_join("", "<div><code>{}</code></div>", ((route,) for route in routes))
+
+    @admin.display(description="graph")
+    def graph(self, obj: Workflow) -> str:
+        svg = render_workflow_svg(masked_nodes(obj.nodes or []), obj.edges or [])
+        # render_workflow_svg escapes every string it takes from the definition.
+        return format_html('<div style="overflow-x: auto">{}</div>', mark_safe(svg))  # noqa: S308
+
+    @admin.display(description="nodes")
+    def shown_nodes(self, obj: Workflow) -> str:
+        return _pretty(masked_nodes(obj.nodes or []))
+
+    @admin.display(description="edges")
+    def shown_edges(self, obj: Workflow) -> str:
+        return _pretty(obj.edges)
+
+    @admin.display(description="metadata")
+    def shown_metadata(self, obj: Workflow) -> str:
+        return _pretty(obj.metadata)
+
+    def _refused(self, request: HttpRequest, exc: FlowkerError, url: str) -> HttpResponse:
+        """The service's refusal as a message; the view's transaction (with the admin's log
+        entry) has been rolled back by the exception."""
+        self.message_user(request, f"{exc.code}: {exc.message}", messages.ERROR)
+        return HttpResponseRedirect(url)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except FlowkerError as exc:
+            # The form checked everything the service checks, so this is a race (the name
+            # taken or the status changed meanwhile).
+            return self._refused(request, exc, request.get_full_path())
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = actor_from_request(request)
+        data = form.validated_api_data
+        if change:
+            # The stored row, not the form's instance: masked tokens are resolved against it.
+            saved = services.workflow_update(
+                workflow=Workflow.objects.get(pk=obj.pk), data=data, actor=actor
+            )
+        else:
+            saved = services.workflow_create(data=data, actor=actor)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Routes are read-only in the console because they follow the workflow's status;
+        # whether a workflow may be deleted is workflow_delete's call, not a permission.
+        perms_needed.discard(WebhookRoute._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except FlowkerError as exc:
+            return self._refused(
+                request, exc, reverse("admin:workflows_workflow_change", args=[object_id])
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Workflow) -> None:
+        services.workflow_delete(workflow=obj, actor=actor_from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> list[Workflow]:
+        deleted = run_for_each(self, request, queryset, _delete, "Deleted")
+        if deleted:
+            self.log_deletions(request, deleted)
+        return deleted
+
+    @admin.action(permissions=["delete"], description="Delete selected workflows")
+    def delete_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        if not request.POST.get("post"):
+            # Django's confirmation page; confirming posts back to this action.
+            return admin_actions.delete_selected(self, request, queryset)
+        # Not Django's deletion: it would report every selected workflow as deleted, even
+        # those workflow_delete refused.
+        self.delete_queryset(request, queryset)
+        return None
+
+    @admin.action(description="Clone (as a draft named “<name> (copy)”)")
+    def clone(self, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, actor: services.workflow_clone(
+                workflow=obj, name=clone_name(obj.name), actor=actor
+            ),
+            "Cloned",
+        )
