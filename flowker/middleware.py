@@ -29,7 +29,7 @@ class RequestContextMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
-            response = self._body_too_large(request) or self.get_response(request)
+            response = self.get_response(request)
             response["X-Request-ID"] = request_id
             access_log.info(
                 "request",
@@ -44,13 +44,22 @@ class RequestContextMiddleware:
         finally:
             request_id_var.reset(token)
 
-    def _body_too_large(self, request: HttpRequest) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        """Refuse a body over the view's limit before anything reads it. Views declare
+        `max_body_bytes` and `body_too_large = (code, message)`; the default is 4 MiB."""
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        limit = getattr(view_class, "max_body_bytes", settings.FLOWKER_MAX_BODY_BYTES)
+        code, message = getattr(
+            view_class, "body_too_large", ("FLK-0005", "request body too large (max 4 MiB)")
+        )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.FLOWKER_MAX_BODY_BYTES:
-            return error_response("FLK-0005", "request body too large (max 4 MiB)", 413)
+        if length > limit:
+            return error_response(code, message, 413)
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -198,6 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": FLOWKER_BEAT_HEARTBEAT_SECONDS,
         "options": {"expires": FLOWKER_BEAT_HEARTBEAT_SECONDS},
     },
+    "execution-reaper": {
+        "task": "executions.reap",
+        "schedule": env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5),
+        "options": {"expires": 30},
+    },
 }
 
 # --- Health ---------------------------------------------------------------------------------
@@ -219,6 +224,36 @@ FLOWKER_CONNECTIVITY_TIMEOUT_SECONDS = env.float(
 FLOWKER_HTTP_MAX_REDIRECTS = env.int("FLOWKER_HTTP_MAX_REDIRECTS", default=5)
 # OIDC discovery documents are cached this long (seconds).
 FLOWKER_OIDC_DISCOVERY_TTL = env.int("FLOWKER_OIDC_DISCOVERY_TTL", default=3600)
+
+# --- Execution engine (the guide's numbers; tests shorten them for the worker they start) -----
+# Whole-execution deadline; past it the execution fails with FLK-0503.
+FLOWKER_EXECUTION_DEADLINE_SECONDS = env.float("FLOWKER_EXECUTION_DEADLINE_SECONDS", default=300)
+# A worker holds an execution through a lease, renewed at every step.
+FLOWKER_EXECUTION_LEASE_SECONDS = env.float("FLOWKER_EXECUTION_LEASE_SECONDS", default=60)
+# Attempts per executor node and the backoff before attempt k+1: base * 2^(k-1) seconds.
+FLOWKER_RETRY_MAX_ATTEMPTS = env.int("FLOWKER_RETRY_MAX_ATTEMPTS", default=5)
+FLOWKER_RETRY_BACKOFF_SECONDS = env.float("FLOWKER_RETRY_BACKOFF_SECONDS", default=1.0)
+FLOWKER_RETRY_AFTER_MAX_SECONDS = env.float("FLOWKER_RETRY_AFTER_MAX_SECONDS", default=30)
+# Circuit breaker: consecutive failures that open it, seconds before a half-open trial.
+FLOWKER_BREAKER_FAILURE_THRESHOLD = env.int("FLOWKER_BREAKER_FAILURE_THRESHOLD", default=5)
+FLOWKER_BREAKER_RESET_SECONDS = env.float("FLOWKER_BREAKER_RESET_SECONDS", default=30)
+# Where breaker state lives: "redis" (pybreaker's Redis storage) or "cache" (the Django cache).
+FLOWKER_BREAKER_STORAGE = env.str(
+    "FLOWKER_BREAKER_STORAGE", default="redis" if REDIS_URL else "cache"
+)
+if FLOWKER_BREAKER_STORAGE not in ("redis", "cache") or (
+    FLOWKER_BREAKER_STORAGE == "redis" and not REDIS_URL
+):
+    raise ImproperlyConfigured("FLOWKER_BREAKER_STORAGE must be 'cache', or 'redis' with REDIS_URL")
+# Beat: how often the reaper runs, and how long a dispatched execution may wait for a worker.
+FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5)
+FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
+# Celery queue the run tasks go to (route executions to a dedicated worker pool).
+FLOWKER_EXECUTION_QUEUE = env.str("FLOWKER_EXECUTION_QUEUE", default="celery")
+# Upper bound of `Prefer: wait=N`.
+FLOWKER_MAX_WAIT_SECONDS = 30
+# Execution input and webhook bodies are capped at 1 MiB (FLK-0506 / FLK-0363).
+FLOWKER_MAX_INPUT_BYTES = 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------------
 # The only switch that turns API-key authentication off.

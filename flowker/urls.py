@@ -15,6 +15,8 @@ v1 = [
     path("", include("providers.urls")),
     path("", include("executors.urls")),
     path("", include("workflows.urls")),
+    path("", include("executions.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 

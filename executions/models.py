@@ -1,0 +1,120 @@
+"""Executions of workflows and their steps: everything the engine needs to resume after a
+crash is in these rows (snapshot, steps with outputs, lease, deadline)."""
+
+from django.db import models
+
+from executions.choices import ExecutionStatus, StepStatus
+from flowker.ids import new_id
+from flowker.jsoncodec import DecimalJSONDecoder, DecimalJSONEncoder
+
+
+def _json(verbose_name: str, **kwargs) -> models.JSONField:
+    return models.JSONField(
+        verbose_name, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder, **kwargs
+    )
+
+
+class Execution(models.Model):
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    # No database constraint: a deleted workflow keeps its executions (and their audit).
+    workflow = models.ForeignKey(
+        "workflows.Workflow",
+        verbose_name="workflow",
+        related_name="executions",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+    )
+    status = models.CharField(
+        "status", max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
+    )
+    input_data = _json("input", default=dict)
+    output_data = _json("final output", null=True, blank=True)
+    error = _json("error", null=True, blank=True)  # {code, message, nodeId, stepNumber, output}
+    # The workflow definition as it was at start: resumption and retries use it.
+    nodes = _json("nodes snapshot", default=list)
+    edges = _json("edges snapshot", default=list)
+    total_steps = models.PositiveIntegerField("total steps", default=0)
+    current_step_number = models.PositiveIntegerField("current step", default=0)
+    idempotency_key = models.CharField("idempotency key", max_length=255, null=True, blank=True)
+    request_hash = models.CharField("request body hash", max_length=64, blank=True, default="")
+    retry_of = models.ForeignKey(
+        "self",
+        verbose_name="retry of",
+        related_name="retries",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    started_at = models.DateTimeField("started at", auto_now_add=True)
+    completed_at = models.DateTimeField("completed at", null=True, blank=True)
+    deadline_at = models.DateTimeField("deadline")
+    # Dispatch record: when the run task was last sent (beat re-sends stale pending ones).
+    dispatched_at = models.DateTimeField("last dispatched at", null=True, blank=True)
+    dispatch_count = models.PositiveIntegerField("dispatches", default=0)
+    lease_owner = models.CharField("lease owner", max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField("lease expires at", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "execution"
+        verbose_name_plural = "executions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="execution_idempotency_key_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["started_at", "id"], name="execution_started_idx"),
+            models.Index(fields=["completed_at", "id"], name="execution_completed_idx"),
+            models.Index(fields=["workflow", "started_at"], name="execution_workflow_idx"),
+            models.Index(fields=["status", "started_at"], name="execution_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (
+            ExecutionStatus.COMPLETED,
+            ExecutionStatus.FAILED,
+            ExecutionStatus.CANCELLED,
+        )
+
+
+class ExecutionStep(models.Model):
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    execution = models.ForeignKey(
+        Execution, verbose_name="execution", related_name="steps", on_delete=models.CASCADE
+    )
+    step_number = models.PositiveIntegerField("step number")
+    node_id = models.CharField("node", max_length=50)
+    node_type = models.CharField("node type", max_length=16)
+    step_name = models.CharField("step name", max_length=120)
+    status = models.CharField("status", max_length=16, choices=StepStatus.choices)
+    input = _json("input (masked)", null=True, blank=True)
+    output = _json("output", null=True, blank=True)
+    # Writes an executor node's outputMapping made into the workflow namespace.
+    workflow_updates = _json("workflow updates", default=dict, blank=True)
+    error_code = models.CharField("error code", max_length=16, blank=True, default="")
+    error_message = models.TextField("error", blank=True, default="")
+    attempts = _json("attempts", default=list, blank=True)
+    call_details = _json("call details", null=True, blank=True)
+    retry_at = models.DateTimeField("next attempt at", null=True, blank=True)
+    started_at = models.DateTimeField("started at")
+    completed_at = models.DateTimeField("completed at", null=True, blank=True)
+    duration_ms = models.PositiveIntegerField("duration (ms)", default=0)
+
+    class Meta:
+        verbose_name = "execution step"
+        verbose_name_plural = "execution steps"
+        ordering = ["step_number"]
+        constraints = [
+            # Each node runs at most once per execution.
+            models.UniqueConstraint(fields=["execution", "node_id"], name="step_node_unique"),
+            models.UniqueConstraint(fields=["execution", "step_number"], name="step_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.step_number} {self.node_id} ({self.status})"

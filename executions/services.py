@@ -1,0 +1,314 @@
+"""Every write and status change of executions: start (idempotent, durable hand-off to the
+workers), the engine's terminal transitions, cancel, retry, and beat's reaper."""
+
+import datetime
+import hashlib
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from executions.choices import ACTIVE, ExecutionStatus, StepStatus
+from executions.engine.walk import counted_nodes
+from executions.models import Execution, ExecutionStep
+from executions.notify import publish_ended
+from flowker import jsoncodec
+from flowker.actors import Actor
+from flowker.api.errors import FlowkerError
+from flowker.audit.services import audit_record
+from workflows.choices import WorkflowStatus
+from workflows.models import Workflow
+
+logger = logging.getLogger("flowker.executions")
+
+
+def request_hash(payload: Any) -> str:
+    """SHA-256 of the canonical JSON of what the client sent (headers never count)."""
+    return hashlib.sha256(jsoncodec.canonical(payload).encode("utf-8")).hexdigest()
+
+
+def _audit(event_type: str, execution: Execution, actor: Actor, **extra: Any) -> None:
+    result = "FAILED" if event_type == "EXECUTION_FAILED" else "SUCCESS"
+    action = {"EXECUTION_CANCELLED": "CANCEL", "EXECUTION_RETRIED": "RETRY"}.get(
+        event_type, "EXECUTE"
+    )
+    audit_record(
+        event_type=event_type,
+        action=action,
+        result=result,
+        resource_type="execution",
+        resource_id=execution.pk,
+        actor=actor,
+        metadata={"workflow.id": str(execution.workflow_id), **extra},
+    )
+
+
+def _dispatch_on_commit(execution_id: Any) -> None:
+    """Send the run task once the execution row is committed. A broker failure is logged,
+    not raised: the dispatch record lets beat send it again."""
+    from executions.tasks import run_execution
+
+    def send() -> None:
+        run_execution.apply_async(
+            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
+        )
+
+    transaction.on_commit(send, robust=True)
+
+
+def _replay(existing: Execution, digest: str) -> tuple[Execution, bool]:
+    if existing.request_hash != digest:
+        raise FlowkerError(
+            "FLK-0510",
+            "Idempotency-Key was already used with a different request body",
+            status=422,
+        )
+    return existing, True
+
+
+def execution_start(
+    *,
+    workflow: Workflow,
+    input_data: dict[str, Any],
+    actor: Actor,
+    idempotency_key: str | None = None,
+    digest: str = "",
+    retry_of: Execution | None = None,
+    nodes: list[dict[str, Any]] | None = None,
+    edges: list[dict[str, Any]] | None = None,
+    reuse_steps: list[ExecutionStep] | None = None,
+) -> tuple[Execution, bool]:
+    """Write the execution and its dispatch record in one transaction and enqueue on commit.
+    Returns (execution, replayed)."""
+    if idempotency_key:
+        existing = Execution.objects.filter(
+            workflow=workflow, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return _replay(existing, digest)
+    if nodes is None and workflow.status != WorkflowStatus.ACTIVE:
+        raise FlowkerError("FLK-0501", "workflow is not active", status=422)
+    nodes = workflow.nodes if nodes is None else nodes
+    edges = workflow.edges if edges is None else edges
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                workflow=workflow,
+                input_data=input_data,
+                nodes=nodes,
+                edges=edges,
+                total_steps=len(counted_nodes(nodes)),
+                idempotency_key=idempotency_key or None,
+                request_hash=digest,
+                retry_of=retry_of,
+                deadline_at=now
+                + datetime.timedelta(seconds=settings.FLOWKER_EXECUTION_DEADLINE_SECONDS),
+                dispatched_at=now,
+                dispatch_count=1,
+            )
+            if reuse_steps:
+                ExecutionStep.objects.bulk_create(
+                    _copied_step(step, execution, number)
+                    for number, step in enumerate(reuse_steps, start=1)
+                )
+            extra = {"retry_of": str(retry_of.pk)} if retry_of else {}
+            _audit("EXECUTION_STARTED", execution, actor, **extra)
+            if retry_of is not None:
+                audit_record(
+                    event_type="EXECUTION_RETRIED",
+                    action="RETRY",
+                    resource_type="execution",
+                    resource_id=retry_of.pk,
+                    actor=actor,
+                    metadata={"workflow.id": str(workflow.pk), "retry": str(execution.pk)},
+                )
+            _dispatch_on_commit(execution.pk)
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer as a replay.
+        existing = Execution.objects.filter(
+            workflow=workflow, idempotency_key=idempotency_key
+        ).first()
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+    return execution, False
+
+
+def _copied_step(step: ExecutionStep, execution: Execution, number: int) -> ExecutionStep:
+    fields = {
+        field.name: getattr(step, field.name)
+        for field in ExecutionStep._meta.concrete_fields
+        if field.name not in ("id", "execution", "step_number")
+    }
+    return ExecutionStep(execution=execution, step_number=number, **fields)
+
+
+def _finish(execution: Execution, owner: str | None, status: str, **fields: Any) -> bool:
+    """Move a non-terminal execution to a terminal status (guarded by its lease owner when
+    given); False when someone else got there first (e.g. it was cancelled)."""
+    queryset = Execution.objects.filter(pk=execution.pk, status__in=ACTIVE)
+    if owner is not None:
+        queryset = queryset.filter(lease_owner=owner)
+    now = timezone.now()
+    updated = queryset.update(
+        status=status, completed_at=now, lease_owner="", lease_expires_at=None, **fields
+    )
+    if updated:
+        execution.status, execution.completed_at = status, now
+        for name, value in fields.items():
+            setattr(execution, name, value)
+    return bool(updated)
+
+
+def final_output(steps: list[ExecutionStep]) -> dict[str, Any]:
+    """The last set_output's filled output; else every completed executor node's output."""
+    ordered = sorted(steps, key=lambda step: step.step_number)
+    outputs = [
+        step.output["output"]
+        for step in ordered
+        if step.node_type == "action"
+        and step.status == StepStatus.COMPLETED
+        and isinstance(step.output, dict)
+        and (step.output.get("action") or step.output.get("actionType")) == "set_output"
+    ]
+    if outputs:
+        return outputs[-1]
+    return {
+        step.node_id: step.output
+        for step in ordered
+        if step.node_type == "executor" and step.status == StepStatus.COMPLETED
+    }
+
+
+def execution_complete(*, execution: Execution, steps: list[ExecutionStep], owner: str) -> None:
+    with transaction.atomic():
+        done = _finish(
+            execution,
+            owner,
+            ExecutionStatus.COMPLETED,
+            output_data=final_output(steps),
+            current_step_number=len(steps),
+        )
+        if done:
+            _audit("EXECUTION_COMPLETED", execution, Actor.system())
+    if done:
+        publish_ended(execution.pk)
+
+
+def execution_fail(
+    *,
+    execution: Execution,
+    code: str,
+    message: str,
+    owner: str | None,
+    step: ExecutionStep | None = None,
+) -> bool:
+    error = {
+        "code": code,
+        "message": message,
+        "nodeId": step.node_id if step else None,
+        "stepNumber": step.step_number if step else None,
+        "output": step.output if step else None,
+    }
+    with transaction.atomic():
+        fields: dict[str, Any] = {"error": error}
+        if step is not None:
+            fields["current_step_number"] = step.step_number
+        done = _finish(execution, owner, ExecutionStatus.FAILED, **fields)
+        if done:
+            _audit("EXECUTION_FAILED", execution, Actor.system(), error=f"{code}: {message}")
+    if done:
+        publish_ended(execution.pk)
+    return done
+
+
+def execution_cancel(*, execution: Execution, actor: Actor) -> Execution:
+    """pending/running → cancelled; the worker stops at the next step boundary."""
+    with transaction.atomic():
+        if not _finish(execution, None, ExecutionStatus.CANCELLED):
+            execution.refresh_from_db()
+            raise FlowkerError(
+                "FLK-0511",
+                f"cannot cancel an execution in status {execution.status}",
+                status=422,
+            )
+        _audit("EXECUTION_CANCELLED", execution, actor)
+    publish_ended(execution.pk)
+    return execution
+
+
+def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> Execution:
+    """A failed or cancelled execution → a new one with `retryOf`. From `start` it runs the
+    current (active) definition; from `failed_step` it reuses the snapshot and the completed
+    steps' outputs and starts at the first node without a completed step."""
+    if execution.status not in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+        raise FlowkerError(
+            "FLK-0511", f"cannot retry an execution in status {execution.status}", status=422
+        )
+    workflow = Workflow.objects.filter(pk=execution.workflow_id).first()
+    if workflow is None:
+        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+    if start_from == "start":
+        retried, _ = execution_start(
+            workflow=workflow, input_data=execution.input_data, actor=actor, retry_of=execution
+        )
+        return retried
+    kept = list(
+        execution.steps.filter(status__in=(StepStatus.COMPLETED, StepStatus.SKIPPED)).order_by(
+            "step_number"
+        )
+    )
+    retried, _ = execution_start(
+        workflow=workflow,
+        input_data=execution.input_data,
+        actor=actor,
+        retry_of=execution,
+        nodes=execution.nodes,
+        edges=execution.edges,
+        reuse_steps=kept,
+    )
+    return retried
+
+
+def executions_reap() -> dict[str, int]:
+    """Beat's sweep: re-send stale dispatches, resume executions whose lease expired, fail
+    those past their deadline. Returns what it did (for logs and tests)."""
+    from executions.tasks import run_execution
+
+    now = timezone.now()
+    counts = {"failed": 0, "redispatched": 0, "resumed": 0}
+    for execution in Execution.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
+        if execution_fail(
+            execution=execution,
+            code="FLK-0503",
+            message="execution deadline exceeded",
+            owner=None,
+        ):
+            counts["failed"] += 1
+    grace = now - datetime.timedelta(seconds=settings.FLOWKER_DISPATCH_GRACE_SECONDS)
+    stale = Execution.objects.filter(status=ExecutionStatus.PENDING, dispatched_at__lt=grace)
+    for execution_id in stale.values_list("id", flat=True):
+        moved = Execution.objects.filter(
+            pk=execution_id, status=ExecutionStatus.PENDING, dispatched_at__lt=grace
+        ).update(dispatched_at=now, dispatch_count=F("dispatch_count") + 1)
+        if moved:
+            run_execution.apply_async(
+                args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
+            )
+            counts["redispatched"] += 1
+    # A small grace so a retry task that is merely due is not doubled by the reaper.
+    expired = Execution.objects.filter(
+        status=ExecutionStatus.RUNNING, lease_expires_at__lt=now - datetime.timedelta(seconds=2)
+    ).values_list("id", flat=True)
+    for execution_id in expired:
+        run_execution.apply_async(
+            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
+        )
+        counts["resumed"] += 1
+    if any(counts.values()):
+        logger.info("reaper", extra=counts)
+    return counts

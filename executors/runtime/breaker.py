@@ -1,0 +1,224 @@
+"""Circuit breakers around provider calls, one per executor configuration (per provider
+configuration when a node has none), with state shared by every worker.
+
+pybreaker keeps the counts and states; its storage is Redis (pybreaker's own storage) or the
+Django cache (embedded mode), chosen by FLOWKER_BREAKER_STORAGE. pybreaker lets every process
+through in half-open, so a `SET NX` trial lock admits exactly one trial across workers. When
+the storage is unreachable the breaker counts as closed and the call proceeds.
+"""
+
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pybreaker
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger("flowker.breaker")
+T = TypeVar("T")
+
+NAMESPACE = "flowker:breaker"
+STATES = (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN)
+
+
+class BreakerOpen(Exception):
+    """The call was refused without reaching the provider (FLK-0507)."""
+
+
+class CountsAsFailure(Exception):
+    """Base of the errors a breaker counts; any other exception passes through uncounted."""
+
+
+class CircuitCacheStorage(pybreaker.CircuitBreakerStorage):
+    """pybreaker storage over the Django cache (shared through the file cache when embedded)."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__("cache")
+        self._prefix = f"{NAMESPACE}:{namespace}"
+
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}:{name}"
+
+    @property
+    def state(self) -> str:
+        return cache.get(self._key("state"), pybreaker.STATE_CLOSED)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        cache.set(self._key("state"), str(state), timeout=None)
+
+    def _increment(self, name: str) -> None:
+        key = self._key(name)
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+
+    def increment_counter(self) -> None:
+        self._increment("fail_counter")
+
+    def reset_counter(self) -> None:
+        cache.set(self._key("fail_counter"), 0, timeout=None)
+
+    def increment_success_counter(self) -> None:
+        self._increment("success_counter")
+
+    def reset_success_counter(self) -> None:
+        cache.set(self._key("success_counter"), 0, timeout=None)
+
+    @property
+    def counter(self) -> int:
+        return int(cache.get(self._key("fail_counter"), 0))
+
+    @property
+    def success_counter(self) -> int:
+        return int(cache.get(self._key("success_counter"), 0))
+
+    @property
+    def opened_at(self) -> datetime.datetime | None:
+        stamp = cache.get(self._key("opened_at"))
+        return datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC) if stamp else None
+
+    @opened_at.setter
+    def opened_at(self, value: datetime.datetime) -> None:
+        cache.set(self._key("opened_at"), value.timestamp(), timeout=None)
+
+
+_redis_client: redis.Redis | None = None
+_breakers: dict[str, pybreaker.CircuitBreaker] = {}
+_last_outage_log = 0.0
+
+
+def _redis() -> redis.Redis:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            decode_responses=False,
+            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
+    return _redis_client
+
+
+def _storage(key: str) -> pybreaker.CircuitBreakerStorage:
+    if settings.FLOWKER_BREAKER_STORAGE == "redis":
+        return pybreaker.CircuitRedisStorage(
+            pybreaker.STATE_CLOSED, _redis(), namespace=f"{NAMESPACE}:{key}"
+        )
+    return CircuitCacheStorage(key)
+
+
+def _log_outage(exc: Exception) -> None:
+    global _last_outage_log
+    if time.monotonic() - _last_outage_log > 60:
+        _last_outage_log = time.monotonic()
+        logger.warning("breaker storage unreachable; treating breakers as closed: %s", exc)
+
+
+def breaker_for(key: str) -> pybreaker.CircuitBreaker | None:
+    """The breaker for `key`, built lazily; None while its storage is unreachable."""
+    breaker = _breakers.get(key)
+    if breaker is None:
+        try:
+            storage = _storage(key)
+        except Exception as exc:
+            _log_outage(exc)
+            return None
+        breaker = pybreaker.CircuitBreaker(
+            fail_max=settings.FLOWKER_BREAKER_FAILURE_THRESHOLD,
+            reset_timeout=settings.FLOWKER_BREAKER_RESET_SECONDS,
+            state_storage=storage,
+            throw_new_error_on_trip=False,
+            exclude=[lambda exc: not isinstance(exc, CountsAsFailure)],
+            name=key,
+        )
+        _breakers[key] = breaker
+    return breaker
+
+
+def _trial_lock(key: str, seconds: float) -> bool:
+    name = f"{NAMESPACE}:{key}:trial"
+    ttl = max(1, int(seconds + 1))
+    if settings.FLOWKER_BREAKER_STORAGE == "redis":
+        return bool(_redis().set(name, b"1", nx=True, ex=ttl))
+    return cache.add(name, 1, timeout=ttl)
+
+
+def _release_trial(key: str) -> None:
+    name = f"{NAMESPACE}:{key}:trial"
+    if settings.FLOWKER_BREAKER_STORAGE == "redis":
+        _redis().delete(name)
+    else:
+        cache.delete(name)
+
+
+def _needs_trial(breaker: pybreaker.CircuitBreaker) -> bool:
+    """Open past its reset timeout (the next call is the trial) or already half-open."""
+    storage = breaker._state_storage
+    state = storage.state
+    if state == pybreaker.STATE_HALF_OPEN:
+        return True
+    if state != pybreaker.STATE_OPEN:
+        return False
+    opened_at = storage.opened_at
+    if opened_at is None:
+        return True
+    elapsed = datetime.datetime.now(opened_at.tzinfo) - opened_at
+    if elapsed.total_seconds() < settings.FLOWKER_BREAKER_RESET_SECONDS:
+        raise BreakerOpen(f"circuit open for {breaker.name}")
+    return True
+
+
+def call_through_breaker(key: str, call: Callable[[], T], *, timeout: float) -> T:
+    """Run `call` under the breaker of `key`. `call` raises for failures that count (transient);
+    anything it returns counts as a success. Raises BreakerOpen when refused."""
+    breaker = breaker_for(key)
+    if breaker is None:
+        return call()
+    try:
+        trial = _needs_trial(breaker)
+    except BreakerOpen:
+        raise
+    except Exception as exc:
+        _log_outage(exc)
+        return call()
+    if trial and not _trial_lock(key, timeout):
+        raise BreakerOpen(f"circuit half-open for {key}: a trial call is in flight")
+    try:
+        return breaker.call(call)
+    except pybreaker.CircuitBreakerError as exc:
+        raise BreakerOpen(f"circuit open for {key}") from exc
+    finally:
+        if trial:
+            _release_trial(key)
+
+
+def breaker_state(key: str) -> dict[str, Any]:
+    """What the console shows: state, consecutive failures, when it opened."""
+    breaker = breaker_for(key)
+    if breaker is None:
+        return {"state": "unknown", "failures": 0, "openedAt": None}
+    storage = breaker._state_storage
+    try:
+        opened = storage.opened_at
+        return {
+            "state": storage.state,
+            "failures": storage.counter,
+            "openedAt": opened.astimezone(datetime.UTC) if opened else None,
+        }
+    except Exception as exc:
+        _log_outage(exc)
+        return {"state": "unknown", "failures": 0, "openedAt": None}
+
+
+def breaker_close(key: str) -> None:
+    breaker = breaker_for(key)
+    if breaker is not None:
+        breaker.close()
+        _release_trial(key)

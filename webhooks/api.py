@@ -1,0 +1,131 @@
+"""ANY /v1/webhooks/{path}: starts the workflow whose active route matches METHOD + path.
+
+Order (CONTRACT §9): size limit, then the route and its authentication (verify token, else
+API key; no route → 404 for a key holder, 401 for anyone else), all before the body is read.
+"""
+
+import hmac
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from executions.api import START_HEADERS, start_response
+from executions.serializers import ExecutionCreatedSerializer, ExecutionResultsSerializer
+from flowker.actors import Actor, actor_from_request, client_ip
+from flowker.api.errors import FlowkerError
+from flowker.api.openapi import errors
+from flowker.api.views import FlowkerAPIView
+from flowker.sealing import mask_document, unseal
+from webhooks.models import WebhookRoute
+from webhooks.services import normalise_path
+
+HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
+
+
+def _unauthorized() -> FlowkerError:
+    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid", status=401)
+
+
+def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
+    """`_webhook`: method, path as received, headers (canonical names, credentials removed,
+    sensitive names masked), query (last value wins) and the caller's IP."""
+    headers = {
+        name: value for name, value in request.headers.items() if name.lower() not in HIDDEN_HEADERS
+    }
+    return {
+        "method": request.method,
+        "path": path,
+        "headers": mask_document(headers),
+        "query": {key: request.GET[key] for key in request.GET},
+        "remote_ip": client_ip(request),
+    }
+
+
+def _parse_body(request: Any) -> dict[str, Any]:
+    raw = request.body
+    if not raw:
+        return {}
+    content_type = (request.content_type or "").lower()
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        raise FlowkerError(
+            "FLK-0001", "invalid request body: expected application/json", status=400
+        )
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FlowkerError("FLK-0001", "invalid request body: malformed JSON", status=400) from exc
+    if not isinstance(body, dict):
+        raise FlowkerError("FLK-0001", "invalid request body: expected a JSON object", status=400)
+    return body
+
+
+class WebhookView(FlowkerAPIView):
+    permission_classes = [AllowAny]
+    max_body_bytes = settings.FLOWKER_MAX_INPUT_BYTES
+    body_too_large = ("FLK-0363", "webhook request body exceeds 1 MiB")
+
+    def _authenticate(self, request: Any, route: WebhookRoute | None, normalised: str) -> Actor:
+        has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
+        if route is None:
+            if has_key:
+                raise FlowkerError(
+                    "FLK-0361", "no webhook registered for this path and method", status=404
+                )
+            raise _unauthorized()
+        if route.verify_token is not None:
+            sent = request.headers.get("X-Webhook-Token", "")
+            expected = str(unseal(route.verify_token))
+            if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+                raise FlowkerError(
+                    "FLK-0362", "invalid or missing webhook verification token", status=401
+                )
+            return Actor(type="webhook", id=f"{route.method} {normalised}", ip=client_ip(request))
+        if not has_key:
+            raise _unauthorized()
+        return actor_from_request(request)
+
+    def handle(self, request: Any, path: str) -> Response:
+        normalised = normalise_path(path)
+        route = (
+            WebhookRoute.objects.select_related("workflow")
+            .filter(method=request.method, path=normalised)
+            .first()
+        )
+        actor = self._authenticate(request, route, normalised)
+        body = _parse_body(request)
+        workflow = route.workflow
+        return start_response(
+            request=request,
+            workflow=workflow,
+            input_data={**body, "_webhook": webhook_metadata(request, path)},
+            digest_source=body,
+            actor=actor,
+            headers=lambda execution: {
+                "X-Webhook-Workflow-ID": str(workflow.pk),
+                "X-Webhook-Execution-ID": str(execution.pk),
+            },
+        )
+
+    @extend_schema(
+        operation_id="triggerWebhook",
+        tags=["Webhooks"],
+        parameters=[
+            *START_HEADERS,
+            OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
+        ],
+        request={"application/json": {"type": "object"}},
+        responses={
+            201: ExecutionCreatedSerializer,
+            200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
+            **errors(400, 404, 413, 422),
+        },
+    )
+    def post(self, request: Any, path: str) -> Response:
+        return self.handle(request, path)
+
+    get = put = patch = delete = post
