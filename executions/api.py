@@ -1,15 +1,23 @@
 """/v1/workflows/{id}/executions and /v1/executions: start, read, cancel, retry."""
 
+import datetime
 import re
 import string
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.response import Response
 
-from executions import selectors, services
+from executions import dashboards, selectors, services
 from executions.choices import ExecutionStatus
 from executions.notify import wait_until
 from executions.serializers import (
@@ -24,6 +32,7 @@ from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors, paginated
 from flowker.api.pagination import KeysetPaginator
 from flowker.api.views import FlowkerAPIView, enum_param, json_body, parse_uuid
+from flowker.timefmt import format_timestamp, parse_timestamp
 from workflows.models import Workflow
 from workflows.selectors import workflow_get
 
@@ -218,3 +227,142 @@ class ExecutionRetryView(FlowkerAPIView):
             actor=actor_from_request(request),
         )
         return Response(ExecutionCreatedSerializer(retried).data, status=201)
+
+
+# --- Dashboards ----------------------------------------------------------------------------------
+
+
+def _time_param(params: Any, name: str) -> Any:
+    value = params.get(name)
+    if not value:
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise FlowkerError("FLK-0302", f"invalid {name} format, expected RFC3339", status=400)
+    return parsed
+
+
+def _window(params: Any, *, default_hours: float | None = None) -> tuple[Any, Any]:
+    start, end = _time_param(params, "startTime"), _time_param(params, "endTime")
+    if default_hours is not None:
+        end = end or timezone.now()
+        start = start or end - datetime.timedelta(hours=default_hours)
+    if start and end and start > end:
+        raise FlowkerError("FLK-0302", "startTime must be before endTime", status=400)
+    return start, end
+
+
+_WINDOW_PARAMS = [
+    OpenApiParameter("startTime", str, description="RFC 3339"),
+    OpenApiParameter("endTime", str, description="RFC 3339"),
+]
+DASHBOARD_TAGS = ["Dashboards"]
+
+
+class WorkflowSummaryView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="dashboardWorkflowSummary",
+        tags=DASHBOARD_TAGS,
+        responses={
+            200: inline_serializer(
+                "WorkflowSummary",
+                {
+                    "total": serializers.IntegerField(),
+                    "active": serializers.IntegerField(),
+                    "byStatus": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **errors(),
+        },
+    )
+    def get(self, request: Any) -> Response:
+        return Response(dashboards.workflow_summary())
+
+
+class ExecutionCountsView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="dashboardExecutions",
+        tags=DASHBOARD_TAGS,
+        parameters=[*_WINDOW_PARAMS, OpenApiParameter("status", enum=ExecutionStatus.values)],
+        responses={
+            200: inline_serializer(
+                "ExecutionCounts",
+                {name: serializers.IntegerField() for name in ["total", *dashboards.STATUSES]},
+            ),
+            **errors(400),
+        },
+    )
+    def get(self, request: Any) -> Response:
+        params = request.query_params
+        start, end = _window(params)
+        status = params.get("status") or None
+        if status and status not in dashboards.STATUSES:
+            raise FlowkerError(
+                "FLK-0302",
+                f"invalid status, must be one of: {', '.join(dashboards.STATUSES)}",
+                status=400,
+            )
+        return Response(dashboards.execution_counts(start=start, end=end, status=status))
+
+
+class ExecutionTimeseriesView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="dashboardExecutionTimeseries",
+        tags=DASHBOARD_TAGS,
+        parameters=[
+            OpenApiParameter("interval", enum=list(dashboards.INTERVALS)),
+            *_WINDOW_PARAMS,
+            OpenApiParameter("workflowId", str),
+        ],
+        responses={
+            200: inline_serializer(
+                "ExecutionTimeseries",
+                {
+                    "interval": serializers.CharField(),
+                    "items": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **errors(400),
+        },
+    )
+    def get(self, request: Any) -> Response:
+        params = request.query_params
+        interval = params.get("interval") or "hour"
+        if interval not in dashboards.INTERVALS:
+            raise FlowkerError("FLK-0302", "interval must be minute, hour or day", status=400)
+        start, end = _window(params, default_hours=24)
+        if dashboards.bucket_count(interval, start, end) > dashboards.MAX_BUCKETS:
+            raise FlowkerError(
+                "FLK-0302",
+                f"the window holds more than {dashboards.MAX_BUCKETS} {interval} buckets",
+                status=400,
+            )
+        workflow_id = (
+            parse_uuid(params["workflowId"], what="workflowId")
+            if params.get("workflowId")
+            else None
+        )
+        items = dashboards.execution_timeseries(
+            interval=interval, start=start, end=end, workflow_id=workflow_id
+        )
+        for item in items:
+            item["bucketStart"] = format_timestamp(item["bucketStart"])
+        return Response({"interval": interval, "items": items})
+
+
+class WorkflowPerformanceView(FlowkerAPIView):
+    @extend_schema(
+        operation_id="dashboardWorkflowPerformance",
+        tags=DASHBOARD_TAGS,
+        parameters=_WINDOW_PARAMS,
+        responses={
+            200: inline_serializer(
+                "WorkflowPerformance",
+                {"items": serializers.ListField(child=serializers.DictField())},
+            ),
+            **errors(400),
+        },
+    )
+    def get(self, request: Any) -> Response:
+        start, end = _window(request.query_params, default_hours=24)
+        return Response({"items": dashboards.workflow_performance(start=start, end=end)})
