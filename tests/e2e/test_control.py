@@ -40,13 +40,24 @@ def test_retry_from_start_and_from_failed_step(worker, stub_server, client_api):
         "name": "two-calls",
         "nodes": [
             {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0}, "data": {}},
-            {"id": "first", "type": "executor", "position": {"x": 1, "y": 0},
-             "data": {"providerConfigId": str(provider.pk), "path": "/first"}},
-            {"id": "second", "type": "executor", "position": {"x": 2, "y": 0},
-             "data": {"providerConfigId": str(provider.pk), "path": "/second"}},
+            {
+                "id": "first",
+                "type": "executor",
+                "position": {"x": 1, "y": 0},
+                "data": {"providerConfigId": str(provider.pk), "path": "/first"},
+            },
+            {
+                "id": "second",
+                "type": "executor",
+                "position": {"x": 2, "y": 0},
+                "data": {"providerConfigId": str(provider.pk), "path": "/second"},
+            },
         ],
-        "edges": [{"id": "e1", "source": "t", "target": "first"}, {"id": "e2", "source": "first", "target": "second"}],
-    }  # fmt: skip
+        "edges": [
+            {"id": "e1", "source": "t", "target": "first"},
+            {"id": "e2", "source": "first", "target": "second"},
+        ],
+    }
     stub_server.on("POST", "/first", StubResponse(200, {"n": 1}))
     stub_server.on(
         "POST", "/second", StubResponse(422, {"error": "nope"}), StubResponse(200, {"n": 2})
@@ -96,11 +107,43 @@ def test_fan_out_join_and_skipped_branch(worker, stub_server, client_api):
         "name": "fan-out",
         "nodes": [
             {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0}, "data": {}},
-            {"id": "kyc", "type": "executor", "position": {"x": 1, "y": 0}, "data": {"providerConfigId": str(provider.pk), "path": "/kyc"}},
-            {"id": "aml", "type": "executor", "position": {"x": 1, "y": 1}, "data": {"providerConfigId": str(provider.pk), "path": "/aml"}},
-            {"id": "both-ok", "type": "conditional", "position": {"x": 2, "y": 0}, "data": {"condition": 'kyc.ok == true AND aml.risk == "low"'}},
-            {"id": "approve", "type": "action", "position": {"x": 3, "y": 0}, "data": {"actionType": "set_output", "output": {"decision": "approved", "risk": "{{ aml.risk }}", "note": "risk={{ aml.risk }}"}}},
-            {"id": "deny", "type": "action", "position": {"x": 3, "y": 1}, "data": {"action": "set_output", "output": {"decision": "denied"}}},
+            {
+                "id": "kyc",
+                "type": "executor",
+                "position": {"x": 1, "y": 0},
+                "data": {"providerConfigId": str(provider.pk), "path": "/kyc"},
+            },
+            {
+                "id": "aml",
+                "type": "executor",
+                "position": {"x": 1, "y": 1},
+                "data": {"providerConfigId": str(provider.pk), "path": "/aml"},
+            },
+            {
+                "id": "both-ok",
+                "type": "conditional",
+                "position": {"x": 2, "y": 0},
+                "data": {"condition": 'kyc.ok == true AND aml.risk == "low"'},
+            },
+            {
+                "id": "approve",
+                "type": "action",
+                "position": {"x": 3, "y": 0},
+                "data": {
+                    "actionType": "set_output",
+                    "output": {
+                        "decision": "approved",
+                        "risk": "{{ aml.risk }}",
+                        "note": "risk={{ aml.risk }}",
+                    },
+                },
+            },
+            {
+                "id": "deny",
+                "type": "action",
+                "position": {"x": 3, "y": 1},
+                "data": {"action": "set_output", "output": {"decision": "denied"}},
+            },
         ],
         "edges": [
             {"id": "e1", "source": "t", "target": "kyc"},
@@ -110,7 +153,7 @@ def test_fan_out_join_and_skipped_branch(worker, stub_server, client_api):
             {"id": "e5", "source": "both-ok", "target": "approve", "sourceHandle": "true"},
             {"id": "e6", "source": "both-ok", "target": "deny", "sourceHandle": "false"},
         ],
-    }  # fmt: skip
+    }
     results = run_to_end(client_api, activate(client_api, body))
     assert results["status"] == "completed"
     order = [(s["nodeId"], s["status"]) for s in results["stepResults"]]
@@ -132,37 +175,67 @@ def test_mappings_transforms_and_get_queries_end_to_end(worker, stub_server, cli
         "name": "mapped",
         "nodes": [
             {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0}, "data": {}},
-            {"id": "kyc", "type": "executor", "position": {"x": 1, "y": 0}, "data": {
-                "providerConfigId": str(provider.pk), "path": "/kyc",
-                "inputMapping": [
-                    {"source": "workflow.customer.cpf", "target": "executor.document", "required": True,
-                     "transformation": {"type": "remove_characters", "config": {"characters": ".-"}}},
-                    {"source": "workflow.customer.name", "target": "name",
-                     "transformation": {"type": "to_uppercase"}},
-                    {"source": "workflow.missing", "target": "optional"},
-                ],
-                "outputMapping": [
-                    {"source": "executor.result.riskScore", "target": "riskScore"},
-                    {"source": "executor.ref", "target": "workflow.kycRef"},
-                ],
-            }},
-            {"id": "shape", "type": "executor", "position": {"x": 2, "y": 0}, "data": {
-                "executorId": "transform.json",
-                "inputMapping": [{"source": "workflow.kycRef", "target": "reference"}],
-                "transforms": [{"operation": "default", "spec": {"channel": "api"}}],
-            }},
-            {"id": "balance", "type": "executor", "position": {"x": 3, "y": 0}, "data": {
-                "providerConfigId": str(provider.pk), "path": "/accounts", "method": "GET",
-                "inputMapping": [{"source": "workflow.customer.id", "target": "accountId"},
-                                 {"source": "kyc.riskScore", "target": "query.score"}],
-            }},
+            {
+                "id": "kyc",
+                "type": "executor",
+                "position": {"x": 1, "y": 0},
+                "data": {
+                    "providerConfigId": str(provider.pk),
+                    "path": "/kyc",
+                    "inputMapping": [
+                        {
+                            "source": "workflow.customer.cpf",
+                            "target": "executor.document",
+                            "required": True,
+                            "transformation": {
+                                "type": "remove_characters",
+                                "config": {"characters": ".-"},
+                            },
+                        },
+                        {
+                            "source": "workflow.customer.name",
+                            "target": "name",
+                            "transformation": {"type": "to_uppercase"},
+                        },
+                        {"source": "workflow.missing", "target": "optional"},
+                    ],
+                    "outputMapping": [
+                        {"source": "executor.result.riskScore", "target": "riskScore"},
+                        {"source": "executor.ref", "target": "workflow.kycRef"},
+                    ],
+                },
+            },
+            {
+                "id": "shape",
+                "type": "executor",
+                "position": {"x": 2, "y": 0},
+                "data": {
+                    "executorId": "transform.json",
+                    "inputMapping": [{"source": "workflow.kycRef", "target": "reference"}],
+                    "transforms": [{"operation": "default", "spec": {"channel": "api"}}],
+                },
+            },
+            {
+                "id": "balance",
+                "type": "executor",
+                "position": {"x": 3, "y": 0},
+                "data": {
+                    "providerConfigId": str(provider.pk),
+                    "path": "/accounts",
+                    "method": "GET",
+                    "inputMapping": [
+                        {"source": "workflow.customer.id", "target": "accountId"},
+                        {"source": "kyc.riskScore", "target": "query.score"},
+                    ],
+                },
+            },
         ],
         "edges": [
             {"id": "e1", "source": "t", "target": "kyc"},
             {"id": "e2", "source": "kyc", "target": "shape"},
             {"id": "e3", "source": "shape", "target": "balance"},
         ],
-    }  # fmt: skip
+    }
     workflow_id = activate(client_api, body)
     results = run_to_end(
         client_api,
