@@ -119,7 +119,7 @@ def executor_config_update(
     try:
         with transaction.atomic():
             config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
-            if changes:
+            if changes or config.status == Status.UNCONFIGURED:
                 _apply_changes(config, changes, actor)
             if target_status is not None and target_status != config.status:
                 if target_status == Status.DISABLED:

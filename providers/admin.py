@@ -33,7 +33,7 @@ class ProviderConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["provider_id"].choices = [(p.id, p.name) for p in registry.providers()]
-        if self.instance.pk:
+        if not self.instance._state.adding:
             self.fields["provider_id"].disabled = True
             self.initial["config"] = masked_config(self.instance)
 
@@ -45,7 +45,7 @@ class ProviderConfigForm(forms.ModelForm):
             services.provider_config_check(
                 provider_id=cleaned["provider_id"],
                 config=cleaned.get("config") or {},
-                stored=self.instance if self.instance.pk else None,
+                stored=None if self.instance._state.adding else self.instance,
             )
         except FlowkerError as exc:
             flowker_error_to_form(self, exc, FIELD_MAP)

@@ -99,3 +99,33 @@ def with_webhook(body: dict[str, Any], path: str = "payments/received", **extra:
     body = copy.deepcopy(body)
     body["nodes"][0]["data"].update({"path": path, "method": "POST", **extra})
     return body
+
+
+def make_executor_config(
+    provider_config: Any = None,
+    name: str = "fraud-score",
+    *,
+    status: str | None = None,
+    **overrides: Any,
+):
+    """A complete executor configuration (the `http.request` executor with one POST endpoint)
+    created through the service. `status` is then set directly, so a lifecycle test can start
+    from any state."""
+    from executors.models import ExecutorConfiguration
+    from executors.services import executor_config_create
+
+    data: dict[str, Any] = {
+        "name": name,
+        "executorId": "http.request",
+        "endpoints": [
+            {"name": "score", "method": "POST", "path": "/v1/score", "timeoutSeconds": 30}
+        ],
+    }
+    if provider_config is not None:
+        data["providerConfigId"] = str(provider_config.pk)
+    data.update(overrides)
+    config = executor_config_create(data=data, actor=Actor.system())
+    if status is not None:
+        ExecutorConfiguration.objects.filter(pk=config.pk).update(status=status)
+        config.refresh_from_db()
+    return config

@@ -53,7 +53,7 @@ class WorkflowForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             self.initial["nodes"] = masked_nodes(self.instance.nodes)
         else:
             self.initial.setdefault("nodes", [])
@@ -65,7 +65,7 @@ class WorkflowForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.instance.pk and self.instance.status != WorkflowStatus.DRAFT:
+        if not self.instance._state.adding and self.instance.status != WorkflowStatus.DRAFT:
             # workflow_update would refuse it too (FLK-0103), but only in save_model, after
             # the admin has already decided the form is valid.
             self.add_error(None, _not_editable(self.instance))
