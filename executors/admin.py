@@ -11,7 +11,12 @@ from executors import services
 from executors.models import ExecutorConfiguration
 from executors.serializers import ExecutorConfigCreateSerializer
 from flowker.actors import actor_from_request
-from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.admin_tools import (
+    JSONTextField,
+    ServiceRefusalsMixin,
+    flowker_error_to_form,
+    run_for_each,
+)
 from flowker.api.errors import FlowkerError, envelope_for
 
 FIELD_MAP = {
@@ -87,6 +92,13 @@ class ExecutorConfigForm(forms.ModelForm):
             )
         else:
             self.validated_api_data = dict(serializer.validated_data)
+            try:
+                services.executor_config_check(
+                    data=self.validated_api_data,
+                    config=None if self.instance._state.adding else self.instance,
+                )
+            except FlowkerError as exc:
+                flowker_error_to_form(self, exc, FIELD_MAP)
         return cleaned
 
 
@@ -101,7 +113,7 @@ def _lifecycle(service: Any, done: str, description: str) -> Any:
 
 
 @admin.register(ExecutorConfiguration)
-class ExecutorConfigAdmin(admin.ModelAdmin):
+class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
     form = ExecutorConfigForm
     list_display = ["name", "executor_id", "provider_config", "status", "last_tested_at"]
     list_filter = ["status", "executor_id"]
@@ -118,18 +130,12 @@ class ExecutorConfigAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         actor = actor_from_request(request)
         data = form.validated_api_data
-        try:
-            if change:
-                saved = services.executor_config_update(
-                    config=ExecutorConfiguration.objects.get(pk=obj.pk), data=data, actor=actor
-                )
-            else:
-                saved = services.executor_config_create(data=data, actor=actor)
-        except FlowkerError as exc:
-            from django.contrib import messages
-
-            self.message_user(request, f"{exc.code}: {exc.message}", messages.ERROR)
-            return
+        if change:
+            saved = services.executor_config_update(
+                config=ExecutorConfiguration.objects.get(pk=obj.pk), data=data, actor=actor
+            )
+        else:
+            saved = services.executor_config_create(data=data, actor=actor)
         obj.pk = saved.pk
         obj._state.adding = False
 

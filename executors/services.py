@@ -88,6 +88,26 @@ def _provider_config(config_id: Any) -> ProviderConfiguration | None:
     return provider_config
 
 
+def executor_config_check(
+    *, data: dict[str, Any], config: ExecutorConfiguration | None = None
+) -> None:
+    """What create/update would refuse, checked without writing (admin forms)."""
+    if config is not None and config.status not in EDITABLE:
+        raise _wrong_status(config, "modify")
+    provider_config = (
+        _provider_config(data["providerConfigId"])
+        if data.get("providerConfigId")
+        else (config.provider_config if config else None)
+    )
+    executor_id = data.get("executorId") or (config.executor_id if config else None)
+    _check_references(executor_id, provider_config)
+    taken = ExecutorConfiguration.objects.filter(name=data.get("name"))
+    if config is not None:
+        taken = taken.exclude(pk=config.pk)
+    if data.get("name") and taken.exists():
+        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409, fields={"name": "already exists"})
+
+
 def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorConfiguration:
     """Always created `unconfigured` (a PATCH moves a complete one to `configured`)."""
     provider_config = _provider_config(data.get("providerConfigId"))
@@ -288,18 +308,31 @@ def executor_config_test(
             status=400,
             fields={"endpointName": "unknown endpoint"},
         )
-    if test_input is None:
-        result = _connectivity(config, endpoint)
-    else:
-        result = _real_call(config, endpoint, test_input)
+    try:
+        if test_input is None:
+            result = _connectivity(config, endpoint)
+        else:
+            result = _real_call(config, endpoint, test_input)
+    except FlowkerError as exc:
+        with transaction.atomic():
+            _audit(
+                "EXECUTOR_CONFIG_TESTED",
+                "TEST",
+                config,
+                actor,
+                result="FAILED",
+                endpoint=endpoint["name"],
+                error=f"{exc.code}: {exc.message}",
+            )
+        raise
     passed = all(stage["status"] != "failed" for stage in result["stages"])
     result["endpointName"] = endpoint["name"]
     with transaction.atomic():
         locked = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
         locked.last_tested_at = now()
         locked.last_test_result = result
-        if passed and locked.status == Status.CONFIGURED:
-            locked.status = Status.TESTED
+        # Only a pass makes it `tested`; a failing re-test means it must pass again.
+        locked.status = Status.TESTED if passed else Status.CONFIGURED
         locked.save()
         _audit(
             "EXECUTOR_CONFIG_TESTED",
@@ -325,14 +358,25 @@ def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> di
 def _real_call(
     config: ExecutorConfiguration, endpoint: dict[str, Any], test_input: Any
 ) -> dict[str, Any]:
+    from executors.runtime.auth import TokenError
     from executors.runtime.connections import connection_for, join_url
     from executors.runtime.http import OutboundRequest, TransportError, send
-    from executors.runtime.policy import NameResolutionError, OutboundPolicyError
+    from executors.runtime.policy import (
+        NameResolutionError,
+        OutboundPolicyError,
+        check_destination,
+    )
     from providers.services import plain_config
 
     provider_config = config.provider_config
     connection = connection_for(provider_config.provider_id, plain_config(provider_config))
     url = join_url(connection.base_url, endpoint["path"])
+    try:
+        check_destination(url)
+    except (OutboundPolicyError, NameResolutionError) as exc:
+        raise FlowkerError(
+            "FLK-0341", f"the endpoint is a restricted destination: {exc}", status=422
+        ) from exc
     headers = {**connection.headers, "Idempotency-Key": f"test:{config.pk}:{uuid.uuid4()}"}
     request = OutboundRequest(
         method=endpoint["method"],
@@ -350,10 +394,10 @@ def _real_call(
         response = send(request, authenticator=connection.authenticator)
     except (OutboundPolicyError, NameResolutionError) as exc:
         stage.update(status="failed", error=f"refused by the outbound policy: {exc}")
+    except TokenError as exc:
+        stage.update(status="failed", error=f"token request failed: {exc}")
     except TransportError as exc:
         stage.update(status="failed", error=f"request failed ({exc.kind}): {exc}")
-    except Exception as exc:
-        stage.update(status="failed", error=f"request failed: {exc}")
     else:
         ok = 200 <= response.status < 300
         stage.update(

@@ -64,3 +64,34 @@ class JSONTextField(forms.CharField):
             return jsoncodec.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"invalid JSON: {exc}") from exc
+
+
+class ServiceRefusalsMixin:
+    """For ModelAdmins that save and delete through services: a service's refusal (a race the
+    form could not foresee, a delete the rules forbid) becomes an error message and a redirect
+    instead of a 500 or a false "saved". The exception has already rolled back the view's
+    transaction, the admin's log entry included."""
+
+    def _refused(self, request: HttpRequest, exc: FlowkerError, url: str) -> Any:
+        from django.http import HttpResponseRedirect
+
+        self.message_user(request, f"{exc.code}: {exc.message}", messages.ERROR)
+        return HttpResponseRedirect(url)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: Any = None, *args: Any, **kw: Any
+    ) -> Any:
+        try:
+            return super().changeform_view(request, object_id, *args, **kw)
+        except FlowkerError as exc:
+            return self._refused(request, exc, request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: Any, *args: Any, **kw: Any) -> Any:
+        from django.urls import reverse
+
+        try:
+            return super().delete_view(request, object_id, *args, **kw)
+        except FlowkerError as exc:
+            meta = self.model._meta
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[object_id])
+            return self._refused(request, exc, url)

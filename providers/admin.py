@@ -10,7 +10,12 @@ from django.utils.html import format_html
 from catalog import registry
 from flowker import jsoncodec
 from flowker.actors import actor_from_request
-from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.admin_tools import (
+    JSONTextField,
+    ServiceRefusalsMixin,
+    flowker_error_to_form,
+    run_for_each,
+)
 from flowker.api.errors import FlowkerError
 from providers import services
 from providers.models import ProviderConfiguration
@@ -53,7 +58,7 @@ class ProviderConfigForm(forms.ModelForm):
 
 
 @admin.register(ProviderConfiguration)
-class ProviderConfigAdmin(admin.ModelAdmin):
+class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
     form = ProviderConfigForm
     list_display = ["name", "provider_id", "status", "config_preview", "updated_at"]
     list_filter = ["provider_id", "status"]

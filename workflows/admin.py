@@ -4,17 +4,21 @@ validated like the API, and the lifecycle as actions that call the workflow serv
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import actions as admin_actions
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from rest_framework.exceptions import ValidationError
 
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
-from flowker.admin_tools import JSONTextField, flowker_error_to_form, run_for_each
+from flowker.admin_tools import (
+    JSONTextField,
+    ServiceRefusalsMixin,
+    flowker_error_to_form,
+    run_for_each,
+)
 from flowker.api.errors import FlowkerError, envelope_for
 from webhooks.models import WebhookRoute
 from workflows import services
@@ -138,7 +142,7 @@ def _pretty(value: Any) -> str:
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
     form = WorkflowForm
     list_display = ["name", "status", "node_count", "routes", "updated_at"]
     list_filter = ["status"]
@@ -221,26 +225,6 @@ class WorkflowAdmin(admin.ModelAdmin):
     def shown_metadata(self, obj: Workflow) -> str:
         return _pretty(obj.metadata)
 
-    def _refused(self, request: HttpRequest, exc: FlowkerError, url: str) -> HttpResponse:
-        """The service's refusal as a message; the view's transaction (with the admin's log
-        entry) has been rolled back by the exception."""
-        self.message_user(request, f"{exc.code}: {exc.message}", messages.ERROR)
-        return HttpResponseRedirect(url)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except FlowkerError as exc:
-            # The form checked everything the service checks, so this is a race (the name
-            # taken or the status changed meanwhile).
-            return self._refused(request, exc, request.get_full_path())
-
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         actor = actor_from_request(request)
         data = form.validated_api_data
@@ -260,16 +244,6 @@ class WorkflowAdmin(admin.ModelAdmin):
         # whether a workflow may be deleted is workflow_delete's call, not a permission.
         perms_needed.discard(WebhookRoute._meta.verbose_name)
         return deleted, counts, perms_needed, protected
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except FlowkerError as exc:
-            return self._refused(
-                request, exc, reverse("admin:workflows_workflow_change", args=[object_id])
-            )
 
     def delete_model(self, request: HttpRequest, obj: Workflow) -> None:
         services.workflow_delete(workflow=obj, actor=actor_from_request(request))

@@ -817,22 +817,21 @@ def test_connectivity_test_refused_by_the_outbound_policy_is_422_and_sends_nothi
     assert stub.requests() == []
     stored = ExecutorConfiguration.objects.get(pk=config.pk)
     assert stored.status == "configured" and stored.last_tested_at is None
+    assert AuditEvent.objects.get(event_type="EXECUTOR_CONFIG_TESTED").result == "FAILED"
 
 
-def test_real_call_refused_by_the_outbound_policy_fails_the_test_and_sends_nothing(
+def test_real_call_refused_by_the_outbound_policy_is_422_and_sends_nothing(
     client_api, stub, stub_provider, settings
 ):
     stub.on("POST", "/api/v1/score", StubResponse(200, {}))
     config = make_executor_config(stub_provider, status="configured")
     settings.FLOWKER_OUTBOUND_ALLOW_PRIVATE = False
 
-    body = client_api.post(
+    response = client_api.post(
         f"/v1/executors/{config.pk}/test", {"input": {"amount": 1}}, format="json"
-    ).json()
+    )
 
-    assert body["status"] == "configured"
-    [stage] = body["lastTestResult"]["stages"]
-    assert stage["status"] == "failed"
-    assert stage["error"].startswith("refused by the outbound policy")
+    _error(response, 422, "FLK-0341")
     assert stub.requests() == []
+    assert ExecutorConfiguration.objects.get(pk=config.pk).status == "configured"
     assert AuditEvent.objects.get(event_type="EXECUTOR_CONFIG_TESTED").result == "FAILED"
