@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from executors import selectors, services
@@ -121,11 +121,13 @@ class _ExecutorConfigCommand(FlowkerAPIView):
 
 
 def _command_schema(operation_id: str) -> Any:
-    return extend_schema(
-        operation_id=operation_id,
-        tags=TAGS,
-        request=None,
-        responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            tags=TAGS,
+            request=None,
+            responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+        )
     )
 
 

@@ -287,6 +287,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
+        "ExecutionStatusEnum": "executions.choices.ExecutionStatus",
+        "ExecutorConfigStatusEnum": "executors.choices.ExecutorConfigStatus",
+        "ActiveOrDisabledEnum": "providers.choices.ProviderConfigStatus",
+        "StepStatusEnum": "executions.choices.StepStatus",
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+        "DependencyStatusEnum": ["up", "down"],
+        "StageStatusEnum": ["passed", "failed", "skipped"],
+        "OverallStatusEnum": ["passed", "failed", "partial"],
+    },
 }
 
 # --- Static files, i18n ---------------------------------------------------------------------

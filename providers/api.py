@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from flowker.actors import actor_from_request
@@ -123,21 +123,25 @@ class _ProviderConfigCommand(FlowkerAPIView):
         return Response(_output(changed))
 
 
-@extend_schema(
-    operation_id="enableProviderConfiguration",
-    tags=TAGS,
-    request=None,
-    responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="enableProviderConfiguration",
+        tags=TAGS,
+        request=None,
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+    )
 )
 class ProviderConfigEnableView(_ProviderConfigCommand):
     command = services.provider_config_enable
 
 
-@extend_schema(
-    operation_id="disableProviderConfiguration",
-    tags=TAGS,
-    request=None,
-    responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="disableProviderConfiguration",
+        tags=TAGS,
+        request=None,
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+    )
 )
 class ProviderConfigDisableView(_ProviderConfigCommand):
     command = services.provider_config_disable

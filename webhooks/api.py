@@ -64,6 +64,21 @@ def _parse_body(request: Any) -> dict[str, Any]:
     return body
 
 
+SCHEMA: dict[str, Any] = {
+    "tags": ["Webhooks"],
+    "parameters": [
+        *START_HEADERS,
+        OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
+    ],
+    "request": {"application/json": {"type": "object"}},
+    "responses": {
+        201: ExecutionCreatedSerializer,
+        200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
+        **errors(400, 404, 413, 422),
+    },
+}
+
+
 class WebhookView(FlowkerAPIView):
     permission_classes = [AllowAny]
     max_body_bytes = settings.FLOWKER_MAX_INPUT_BYTES
@@ -111,21 +126,22 @@ class WebhookView(FlowkerAPIView):
             },
         )
 
-    @extend_schema(
-        operation_id="triggerWebhook",
-        tags=["Webhooks"],
-        parameters=[
-            *START_HEADERS,
-            OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
-        ],
-        request={"application/json": {"type": "object"}},
-        responses={
-            201: ExecutionCreatedSerializer,
-            200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
-            **errors(400, 404, 413, 422),
-        },
-    )
+    @extend_schema(operation_id="triggerWebhookPost", **SCHEMA)
     def post(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    get = put = patch = delete = post
+    @extend_schema(operation_id="triggerWebhookGet", **SCHEMA)
+    def get(self, request: Any, path: str) -> Response:
+        return self.handle(request, path)
+
+    @extend_schema(operation_id="triggerWebhookPut", **SCHEMA)
+    def put(self, request: Any, path: str) -> Response:
+        return self.handle(request, path)
+
+    @extend_schema(operation_id="triggerWebhookPatch", **SCHEMA)
+    def patch(self, request: Any, path: str) -> Response:
+        return self.handle(request, path)
+
+    @extend_schema(operation_id="triggerWebhookDelete", **SCHEMA)
+    def delete(self, request: Any, path: str) -> Response:
+        return self.handle(request, path)

@@ -8,6 +8,8 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import empty
@@ -138,6 +140,7 @@ class MetadataField(serializers.DictField):
         return dict(data)
 
 
+@extend_schema_field(OpenApiTypes.NUMBER)
 class NumberField(serializers.Field):
     """A JSON number kept exactly as sent (int or Decimal); booleans and strings refused."""
 

@@ -27,10 +27,10 @@ def _wait_for(url: str, *, status: int, timeout: float, **kwargs) -> requests.Re
     last = None
     while time.monotonic() < deadline:
         try:
-            last = requests.get(url, timeout=5, **kwargs)
+            last = requests.get(url, timeout=15, **kwargs)
             if last.status_code == status:
                 return last
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} never answered {status}; last: {last and last.text}")

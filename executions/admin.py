@@ -1,0 +1,544 @@
+"""Executions, circuit breakers and dashboards in the operators' console.
+
+Executions are read-only records: the picture of each one's path through its workflow snapshot,
+its steps, error and documents, with cancel and retry as actions through the execution services.
+Breakers and dashboards are console pages; the dashboard chart is inline SVG built here.
+"""
+
+import datetime
+import math
+import re
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from executions import dashboards, services
+from executions.breakers import breaker_list, breaker_reset
+from executions.models import Execution
+from flowker import jsoncodec
+from flowker.actors import Actor, actor_from_request
+from flowker.admin_site import ConsolePage, register_page
+from flowker.admin_tools import run_for_each
+from flowker.api.errors import FlowkerError
+from workflows.graph_svg import render_workflow_svg
+from workflows.models import Workflow
+
+# Documents the changelist never shows; a workflow snapshot alone can be large.
+LIST_DEFERRED = ("input_data", "output_data", "nodes", "edges")
+
+
+def _cancel(execution: Execution, actor: Actor) -> Execution:
+    return services.execution_cancel(execution=execution, actor=actor)
+
+
+def _retry_from(start_from: str) -> Any:
+    def retry(execution: Execution, actor: Actor) -> Execution:
+        return services.execution_retry(execution=execution, start_from=start_from, actor=actor)
+
+    return retry
+
+
+# name → (service, success message, label); used by the list actions and the change-page buttons.
+TRANSITIONS = {
+    "cancel": (_cancel, "Cancelled", "Cancel"),
+    "retry_from_start": (_retry_from("start"), "Retried from start", "Retry from start"),
+    "retry_from_failed_step": (
+        _retry_from("failed_step"),
+        "Retried from the failed step",
+        "Retry from the failed step",
+    ),
+}
+
+
+def _transition_action(name: str) -> Any:
+    service, done, label = TRANSITIONS[name]
+
+    def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+        run_for_each(modeladmin, request, queryset, service, done)
+
+    action.__name__ = name
+    return admin.action(description=label, permissions=["operate"])(action)
+
+
+def _duration_text(milliseconds: float | None) -> str:
+    if milliseconds is None:
+        return "—"
+    if milliseconds < 1000:
+        return f"{round(milliseconds)} ms"
+    return f"{milliseconds / 1000:.1f} s"
+
+
+def _duration_ms(execution: Execution) -> float | None:
+    if execution.completed_at is None:
+        return None
+    return (execution.completed_at - execution.started_at).total_seconds() * 1000
+
+
+def _pretty(value: Any) -> str:
+    return jsoncodec.dumps(value, indent=2)
+
+
+def _path_steps(execution: Execution, steps: list[Any]) -> dict[str, dict[str, Any]]:
+    """What render_workflow_svg draws for each node: its step's status, duration and number."""
+    # Triggers get no step, yet one fired: that is what started the execution.
+    drawn = {
+        str(node.get("id")): {"status": "completed"}
+        for node in execution.nodes or []
+        if isinstance(node, dict) and node.get("type") == "trigger"
+    }
+    for step in steps:
+        drawn[step.node_id] = {
+            "status": step.status,
+            "durationMs": step.duration_ms,
+            "stepNumber": step.step_number,
+        }
+    return drawn
+
+
+class ExecutionChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    change_form_template = "admin/executions/execution/change_form.html"
+    list_display = [
+        "id",
+        "status",
+        "workflow_link",
+        "started_at",
+        "completed_at",
+        "duration",
+        "error_code",
+    ]
+    list_filter = ["status", "workflow"]
+    search_fields = ["id"]
+    ordering = ["-started_at", "-id"]
+    actions = [_transition_action(name) for name in TRANSITIONS]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "workflow_link",
+                    "status",
+                    "progress",
+                    "retry_of_link",
+                    "retries",
+                    "idempotency_key",
+                ]
+            },
+        ),
+        ("Timing", {"fields": ["started_at", "completed_at", "duration", "deadline_at"]}),
+        (
+            "Dispatch",
+            {
+                "classes": ["collapse"],
+                "fields": ["dispatched_at", "dispatch_count", "lease_owner", "lease_expires_at"],
+            },
+        ),
+    ]
+    readonly_fields = [
+        "id",
+        "workflow_link",
+        "status",
+        "progress",
+        "retry_of_link",
+        "retries",
+        "idempotency_key",
+        "started_at",
+        "completed_at",
+        "duration",
+        "deadline_at",
+        "dispatched_at",
+        "dispatch_count",
+        "lease_owner",
+        "lease_expires_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Not select_related: a deleted workflow keeps its executions, and the join would drop them.
+        name = Workflow.objects.filter(pk=OuterRef("workflow_id")).values("name")[:1]
+        return super().get_queryset(request).annotate(workflow_name=Subquery(name))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ExecutionChangeList
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Cancel and retry need Django's "change execution" permission, though the record
+        itself is never edited in the console."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.display(description="workflow")
+    def workflow_link(self, obj: Execution) -> str:
+        name = getattr(obj, "workflow_name", None)
+        if name is None:
+            return f"deleted workflow {obj.workflow_id}"
+        url = reverse("admin:workflows_workflow_change", args=[obj.workflow_id])
+        return format_html('<a href="{}">{}</a>', url, name)
+
+    @admin.display(description="duration")
+    def duration(self, obj: Execution) -> str:
+        return _duration_text(_duration_ms(obj))
+
+    @admin.display(description="error")
+    def error_code(self, obj: Execution) -> str:
+        error = obj.error if isinstance(obj.error, dict) else {}
+        return error.get("code") or "—"
+
+    @admin.display(description="steps")
+    def progress(self, obj: Execution) -> str:
+        return f"{obj.current_step_number} of {obj.total_steps}"
+
+    @admin.display(description="retry of")
+    def retry_of_link(self, obj: Execution) -> str:
+        if obj.retry_of_id is None:
+            return "—"
+        url = reverse("admin:executions_execution_change", args=[obj.retry_of_id])
+        return format_html('<a href="{}">{}</a>', url, obj.retry_of_id)
+
+    @admin.display(description="retried as")
+    def retries(self, obj: Execution) -> str:
+        retried = list(obj.retries.order_by("started_at").values_list("id", "status"))
+        if not retried:
+            return "—"
+        return format_html_join(
+            "",
+            '<div><a href="{}">{}</a> ({})</div>',
+            (
+                (reverse("admin:executions_execution_change", args=[pk]), pk, status)
+                for pk, status in retried
+            ),
+        )
+
+    def get_urls(self) -> list[Any]:
+        transition = path(
+            "<path:object_id>/transition/<str:name>/",
+            self.admin_site.admin_view(self.transition_view),
+            name="executions_execution_transition",
+        )
+        return [transition, *super().get_urls()]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Execution | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self._execution_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _execution_context(self, request: HttpRequest, execution: Execution) -> dict[str, Any]:
+        steps = list(execution.steps.order_by("step_number"))
+        svg = render_workflow_svg(
+            execution.nodes or [], execution.edges or [], steps=_path_steps(execution, steps)
+        )
+        error = execution.error if isinstance(execution.error, dict) else None
+        transitions = []
+        if self.has_operate_permission(request):
+            transitions = [
+                (
+                    reverse("admin:executions_execution_transition", args=[execution.pk, name]),
+                    label,
+                )
+                for name, (_, _, label) in TRANSITIONS.items()
+            ]
+        return {
+            # render_workflow_svg escapes every string it takes from the snapshot.
+            "execution_path_svg": mark_safe(svg),  # noqa: S308
+            "execution_steps": [
+                {
+                    "number": step.step_number,
+                    "node_id": step.node_id,
+                    "step_name": step.step_name,
+                    "node_type": step.node_type,
+                    "status": step.status,
+                    "duration": _duration_text(step.duration_ms),
+                    "attempts": len(step.attempts or []),
+                    "status_code": (step.call_details or {}).get("statusCode"),
+                    "error_code": step.error_code,
+                    "error_message": step.error_message,
+                }
+                for step in steps
+            ],
+            "execution_error": error,
+            "execution_error_output": _pretty(error.get("output")) if error else "",
+            "execution_input": _pretty(execution.input_data),
+            "execution_output": (
+                _pretty(execution.output_data) if execution.output_data is not None else ""
+            ),
+            "execution_transitions": transitions,
+        }
+
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        """A change-page button: one execution through the same action as the list's."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        if name not in TRANSITIONS:
+            raise Http404("unknown transition")
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        execution = self.get_object(request, unquote(object_id))
+        if execution is None:
+            raise Http404("execution not found")
+        service, done, _ = TRANSITIONS[name]
+        queryset = self.get_queryset(request).filter(pk=execution.pk)
+        results = run_for_each(self, request, queryset, service, done)
+        # A retry's page is the new execution's; cancel returns the execution itself.
+        shown = results[0].pk if results else execution.pk
+        return HttpResponseRedirect(reverse("admin:executions_execution_change", args=[shown]))
+
+
+def _console(request: HttpRequest, template: str, **context: Any) -> TemplateResponse:
+    return TemplateResponse(
+        request,
+        f"admin/executions/{template}",
+        {**admin.site.each_context(request), **context},
+    )
+
+
+BREAKER_CONFIG_URLS = {
+    "executor": "admin:executors_executorconfiguration_change",
+    "provider": "admin:providers_providerconfiguration_change",
+}
+
+
+def breakers_view(request: HttpRequest) -> TemplateResponse:
+    rows = [
+        {
+            "breaker": breaker,
+            "config_url": reverse(BREAKER_CONFIG_URLS[breaker.kind], args=[breaker.config.pk]),
+        }
+        for breaker in breaker_list()
+    ]
+    return _console(
+        request,
+        "breakers.html",
+        title="Circuit breakers",
+        rows=rows,
+        failure_threshold=settings.FLOWKER_BREAKER_FAILURE_THRESHOLD,
+        reset_seconds=settings.FLOWKER_BREAKER_RESET_SECONDS,
+    )
+
+
+@require_POST
+def breaker_reset_view(request: HttpRequest) -> HttpResponse:
+    key = request.POST.get("key", "")
+    try:
+        breaker_reset(key=key, actor=actor_from_request(request))
+    except FlowkerError as exc:
+        messages.error(request, f"{key}: {exc.code} {exc.message}")
+    else:
+        messages.success(request, f"Breaker {key} reset: closed, failure count cleared.")
+    return HttpResponseRedirect(reverse("admin:operations_breakers"))
+
+
+# Stacked series of the executions chart, bottom up: name, colour, legend label.
+CHART_SERIES = (
+    ("completed", "#16a34a", "completed"),
+    ("failed", "#dc2626", "failed"),
+    ("other", "#94a3b8", "pending, running or cancelled"),
+)
+CHART_WIDTH, CHART_HEIGHT = 760, 260
+CHART_MARGIN = {"left": 44, "right": 12, "top": 32, "bottom": 28}
+CHART_Y_TICKS = 4
+CHART_MAX_X_LABELS = 12
+
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: object) -> str:
+    return escape(_INVALID_XML_CHARS.sub("", str(value)))
+
+
+def _xml_attr(value: object) -> str:
+    return quoteattr(_INVALID_XML_CHARS.sub("", str(value)))
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def stacked_bar_chart_svg(bars: list[dict[str, Any]], *, title: str) -> str:
+    """A standalone `<svg>` of stacked bars. Each bar is `{"label", "tooltip", "values"}`, with
+    `values` keyed by the CHART_SERIES names; bars are drawn in order, left to right. Every
+    label is XML-escaped, so the result may be inlined as is."""
+    left, top = CHART_MARGIN["left"], CHART_MARGIN["top"]
+    plot_width = CHART_WIDTH - left - CHART_MARGIN["right"]
+    plot_height = CHART_HEIGHT - top - CHART_MARGIN["bottom"]
+    bottom = top + plot_height
+    peak = max((sum(bar["values"].values()) for bar in bars), default=0)
+    tick = max(1, math.ceil(peak / CHART_Y_TICKS))
+    scale = plot_height / (tick * CHART_Y_TICKS)
+
+    parts = [f"<title>{_xml_text(title)}</title>"]
+    for index in range(CHART_Y_TICKS + 1):
+        y = bottom - index * tick * scale
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_width}" y1="{_num(y)}" y2="{_num(y)}"'
+            ' stroke="#e2e8f0"/>'
+            f'<text class="y-label" x="{left - 6}" y="{_num(y)}" text-anchor="end"'
+            f' dominant-baseline="central" font-size="10" fill="#475569">{index * tick}</text>'
+        )
+    slot = plot_width / max(len(bars), 1)
+    label_every = max(1, math.ceil(len(bars) / CHART_MAX_X_LABELS))
+    for index, bar in enumerate(bars):
+        x = left + index * slot + slot * 0.15
+        y = bottom
+        rects = []
+        for name, colour, _ in CHART_SERIES:
+            height = bar["values"].get(name, 0) * scale
+            y -= height
+            rects.append(
+                f'<rect class="bar-{name}" x="{_num(x)}" y="{_num(y)}" width="{_num(slot * 0.7)}"'
+                f' height="{_num(height)}" fill="{colour}"/>'
+            )
+        parts.append(
+            f'<g class="bar" data-label={_xml_attr(bar["label"])}>'
+            f"<title>{_xml_text(bar.get('tooltip') or bar['label'])}</title>{''.join(rects)}</g>"
+        )
+        if index % label_every == 0:
+            parts.append(
+                f'<text class="x-label" x="{_num(x + slot * 0.35)}" y="{bottom + 16}"'
+                ' text-anchor="middle" font-size="10" fill="#475569">'
+                f"{_xml_text(bar['label'])}</text>"
+            )
+    parts.append(
+        f'<line x1="{left}" x2="{left + plot_width}" y1="{bottom}" y2="{bottom}" stroke="#64748b"/>'
+    )
+    legend_x = left
+    for name, colour, label in CHART_SERIES:
+        parts.append(
+            f'<rect class="legend-{name}" x="{legend_x}" y="8" width="10" height="10"'
+            f' fill="{colour}"/><text x="{legend_x + 14}" y="13" dominant-baseline="central"'
+            f' font-size="11" fill="#0f172a">{_xml_text(label)}</text>'
+        )
+        legend_x += 24 + len(label) * 6.5
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="flowker-chart" role="img"'
+        f' viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" width="{CHART_WIDTH}"'
+        f' height="{CHART_HEIGHT}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def timeseries_bars(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """execution_timeseries buckets as chart bars: completed, failed and everything else."""
+    bars = []
+    for item in items:
+        start = item["bucketStart"].astimezone(datetime.UTC)
+        other = item["total"] - item["completed"] - item["failed"]
+        bars.append(
+            {
+                "label": f"{start:%H:%M}",
+                "tooltip": (
+                    f"{start:%Y-%m-%d %H:%M} UTC: {item['total']} executions, "
+                    f"{item['completed']} completed, {item['failed']} failed, {other} other"
+                ),
+                "values": {
+                    "completed": item["completed"],
+                    "failed": item["failed"],
+                    "other": other,
+                },
+            }
+        )
+    return bars
+
+
+def _performance_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for item in items:
+        rate = item["successRate"]
+        rows.append(
+            {
+                **item,
+                "url": reverse("admin:workflows_workflow_change", args=[item["workflowId"]])
+                if item["workflowName"] is not None
+                else None,
+                "success": "—" if rate is None else f"{float(rate) * 100:.1f} %",
+                "p50": _duration_text(item["p50DurationMs"]),
+                "p95": _duration_text(item["p95DurationMs"]),
+            }
+        )
+    return rows
+
+
+def dashboards_view(request: HttpRequest) -> TemplateResponse:
+    end = timezone.now()
+    start = end - datetime.timedelta(hours=24)
+    series = dashboards.execution_timeseries(interval="hour", start=start, end=end)
+    chart = stacked_bar_chart_svg(
+        timeseries_bars(series), title="Executions started per hour, last 24 hours (UTC)"
+    )
+    counts = dashboards.execution_counts(start=start, end=end)
+    return _console(
+        request,
+        "dashboards.html",
+        title="Dashboards",
+        window_start=start,
+        window_end=end,
+        summary=dashboards.workflow_summary(),
+        counts=[(name, counts[name]) for name in ["total", *dashboards.STATUSES]],
+        # stacked_bar_chart_svg escapes every label it draws.
+        chart=mark_safe(chart),  # noqa: S308
+        performance=_performance_rows(dashboards.workflow_performance(start=start, end=end)),
+    )
+
+
+register_page(
+    ConsolePage(
+        route="operations/breakers/",
+        view=breakers_view,
+        name="operations_breakers",
+        section="Operations",
+        label="Circuit breakers",
+    )
+)
+register_page(
+    ConsolePage(
+        route="operations/breakers/reset/",
+        view=breaker_reset_view,
+        name="operations_breaker_reset",
+        section="Operations",
+        label="Reset a circuit breaker",
+        listed=False,
+    )
+)
+register_page(
+    ConsolePage(
+        route="operations/dashboards/",
+        view=dashboards_view,
+        name="operations_dashboards",
+        section="Operations",
+        label="Dashboards",
+    )
+)
