@@ -473,9 +473,12 @@ def _finish_executor_step(step: ExecutionStep, status: str, **fields: Any) -> No
 
 
 def _breaker_key(call: ExecutorCall) -> str:
+    """Per executor configuration; per provider configuration when the node has none."""
+    from executions.breakers import breaker_key
+
     if call.executor_config is not None:
-        return f"executor:{call.executor_config.pk}"
-    return f"provider:{call.provider_config.pk}"
+        return breaker_key("executor", call.executor_config.pk)
+    return breaker_key("provider", call.provider_config.pk)
 
 
 def _run_transform(run: Run, node: dict[str, Any], call: ExecutorCall) -> None:
