@@ -74,8 +74,13 @@ def make_run(tmp_path):
         yield f"http://127.0.0.1:{port}", process, log_path, tmp_path / "var"
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            # honcho stops web, worker and beat on SIGTERM; SIGKILL would orphan them.
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def test_make_run_serves_and_runs_tasks_then_stops_on_ctrl_c(make_run):
