@@ -287,6 +287,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flowker.api.openapi.truthful_schema",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
         "ExecutionStatusEnum": "executions.choices.ExecutionStatus",

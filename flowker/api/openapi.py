@@ -39,3 +39,47 @@ def paginated(item_serializer: type[serializers.Serializer], name: str) -> Any:
             "hasMore": serializers.BooleanField(),
         },
     )
+
+
+UUID_PARAMETERS = frozenset({"id", "workflow_id", "workflowId", "resourceId", "providerConfigId"})
+TIME_PARAMETERS = frozenset({"startTime", "endTime", "dateFrom", "dateTo"})
+
+
+def _parameter_schema(parameter: dict[str, Any]) -> dict[str, Any] | None:
+    name = parameter.get("name")
+    if parameter.get("in") not in ("path", "query"):
+        return None
+    if name in UUID_PARAMETERS:
+        return {"type": "string", "format": "uuid"}
+    if name in TIME_PARAMETERS:
+        return {"type": "string", "format": "date-time"}
+    if name == "limit":
+        return {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+    return None
+
+
+def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
+    """drf-spectacular postprocessing hook: say what the server really checks — ids are
+    UUIDs, times RFC 3339, limits 1-100 — and that `null` on an optional request field is
+    accepted (it means absent)."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = _parameter_schema(parameter)
+                if schema is not None:
+                    parameter["schema"] = schema
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):
+            continue
+        required = set(schema.get("required", []))
+        properties = schema.get("properties", {})
+        for field, field_schema in properties.items():
+            if field in required:
+                continue
+            if "$ref" in field_schema:
+                properties[field] = {"allOf": [field_schema], "nullable": True}
+            else:
+                field_schema["nullable"] = True
+    return result

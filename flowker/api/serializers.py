@@ -114,6 +114,20 @@ def _json_name(python_type: type) -> str:
     }[python_type]
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": 50,
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string", "maxLength": 2000},
+                {"type": "number"},
+                {"type": "boolean"},
+            ]
+        },
+        "description": "Flat: at most 50 entries, keys up to 100 characters",
+    }
+)
 class MetadataField(serializers.DictField):
     """Flat metadata: ≤50 entries, keys ≤100 chars, string values ≤2000 (FLK-0312…0315)."""
 

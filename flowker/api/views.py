@@ -22,6 +22,8 @@ class FlowkerAPIView(APIView):
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return  # dispatch answers 405; an unsupported method is not a bad id
         for name, value in kwargs.items():
             if name == "id" or name.endswith("_id"):
                 self.kwargs[name] = parse_uuid(value)

@@ -191,3 +191,8 @@ def test_responses_are_json_whatever_accept_says(client_api):
 
 def test_auth_is_checked_before_path_ids(anon_client):
     _envelope(anon_client.get("/v1/audit-events/not-a-uuid"), 401, "UNAUTHORIZED")
+
+
+def test_unsupported_method_is_405_even_with_a_bad_id(client_api):
+    response = client_api.generic("TRACE", "/v1/audit-events/not-a-uuid")
+    _envelope(response, 405, "FLK-0004")

@@ -97,8 +97,13 @@ def test_openapi_document_describes_the_api(anon_client):
     assert document["openapi"].startswith("3.")
     assert "/v1/audit-events" in document["paths"]
     assert "ApiKeyAuth" in document["components"]["securitySchemes"]
-    responses = document["paths"]["/v1/audit-events/{id}"]["get"]["responses"]
-    assert {"200", "400", "401", "404"} <= set(responses)
+    operation = document["paths"]["/v1/audit-events/{id}"]["get"]
+    assert {"200", "400", "401", "404"} <= set(operation["responses"])
+    [id_parameter] = [p for p in operation["parameters"] if p["name"] == "id"]
+    assert id_parameter["schema"] == {"type": "string", "format": "uuid"}
+    listing = document["paths"]["/v1/audit-events"]["get"]["parameters"]
+    [limit] = [p for p in listing if p["name"] == "limit"]
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
 
 
 def test_swagger_ui_is_served_locally(anon_client):
