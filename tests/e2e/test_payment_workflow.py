@@ -64,3 +64,8 @@ def test_guide_workflow_takes_the_branch_the_score_decides(
 
     status = client_api.get(f"/v1/executions/{results['executionId']}").json()
     assert status["currentStepNumber"] == status["totalSteps"] == 4
+    from flowker.audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(resource_id=results["executionId"]).order_by("id")
+    assert [e.event_type for e in events] == ["EXECUTION_STARTED", "EXECUTION_COMPLETED"]
+    assert events[1].actor_type == "system"

@@ -129,3 +129,14 @@ def test_dashboard_time_validation(client_api):
     assert reversed_window.json()["code"] == "FLK-0302"
     interval = client_api.get("/v1/dashboards/executions/timeseries?interval=week")
     assert interval.json()["code"] == "FLK-0302"
+
+
+def test_one_lease_at_a_time(workflow):
+    from executions.engine.runner import acquire
+
+    execution, _ = execution_start(workflow=workflow, input_data={}, actor=Actor.system())
+    first = acquire(execution.pk)
+    assert first is not None
+    assert acquire(execution.pk) is None  # a live lease keeps other workers away
+    Execution.objects.filter(pk=execution.pk).update(status="completed")
+    assert acquire(execution.pk) is None  # terminal executions are never taken

@@ -196,3 +196,11 @@ def test_auth_is_checked_before_path_ids(anon_client):
 def test_unsupported_method_is_405_even_with_a_bad_id(client_api):
     response = client_api.generic("TRACE", "/v1/audit-events/not-a-uuid")
     _envelope(response, 405, "FLK-0004")
+
+
+def test_missing_field_without_a_specific_code_is_flk_0301(client_api):
+    response = client_api.post(
+        "/v1/test/things", {"name": "a", "position": {"x": 1}}, format="json"
+    )
+    body = _envelope(response, 400, "FLK-0301")
+    assert list(body["fields"]) == ["position.y"]

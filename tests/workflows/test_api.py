@@ -511,3 +511,22 @@ def test_activation_refuses_untested_executor_config(client_api, provider):
     body["nodes"][1]["data"] = {"executorConfigId": created["id"]}
     wf_id = _create(client_api, body)["workflowId"]
     _error(client_api.post(f"/v1/workflows/{wf_id}/activate"), 422, "FLK-0252")
+
+
+def test_a_transition_that_lost_a_race_is_409_flk_0350(guide):
+    from flowker.actors import Actor
+    from flowker.api.errors import FlowkerError
+    from workflows.services import workflow_activate, workflow_create
+
+    workflow = workflow_create(data=guide, actor=Actor.system())
+    Workflow.objects.filter(pk=workflow.pk).update(status="inactive")  # changed meanwhile
+    with pytest.raises(FlowkerError) as raised:
+        workflow_activate(workflow=workflow, actor=Actor.system())  # still reads "draft"
+    assert (raised.value.code, raised.value.status) == ("FLK-0350", 409)
+    assert not WebhookRoute.objects.exists()
+
+
+def test_nested_webhook_paths_are_registered_as_written(client_api, guide):
+    created = _create(client_api, with_webhook(guide, path="payments/stripe/received/"))
+    client_api.post(f"/v1/workflows/{created['workflowId']}/activate")
+    assert WebhookRoute.objects.get().path == "/payments/stripe/received"
