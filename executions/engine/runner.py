@@ -180,7 +180,7 @@ def _record(
     *,
     started: datetime.datetime,
     output: Any = None,
-    input: Any = None,
+    step_input: Any = None,
     error: tuple[str, str] | None = None,
 ) -> ExecutionStep:
     """Persist a finished step (conditional, action, skipped)."""
@@ -192,7 +192,7 @@ def _record(
         node_type=node.get("type", ""),
         step_name=step_name(node),
         status=status,
-        input=input,
+        input=step_input,
         output=output,
         error_code=error[0] if error else "",
         error_message=error[1] if error else "",
@@ -253,7 +253,7 @@ def _run_conditional(run: Run, node: dict[str, Any]) -> None:
         node,
         StepStatus.COMPLETED,
         started=started,
-        input=mask_document({"condition": expression, "values": values}),
+        step_input=mask_document({"condition": expression, "values": values}),
         output={"condition": expression, "result": result, "branchTaken": branch},
     )
 
@@ -504,6 +504,9 @@ def _run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
             return None
         prepared = _prepare(run, node, call)
     except NodeFailure as failure:
+        step = run.steps.get(node["id"])
+        if step is not None:  # resuming a waiting step whose configuration changed meanwhile
+            _give_up(run, node, step, failure.code, failure.message)
         _fail_step(run, node, started, failure.code, failure.message)
     step = _start_executor_step(run, node, prepared.masked_input)
     max_attempts = settings.FLOWKER_RETRY_MAX_ATTEMPTS

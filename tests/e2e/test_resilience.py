@@ -147,3 +147,21 @@ def test_killed_worker_loses_nothing_and_repeats_no_completed_step(
     assert [a["attempt"] for a in step.attempts] == [1, 2]
     assert ExecutionStep.objects.filter(execution_id=execution_id).count() == 2
     assert Execution.objects.get(pk=execution_id).output_data == {"answer": "second"}
+
+
+def test_configuration_disabled_while_a_retry_waits_fails_the_step_with_flk_0512(
+    worker, stub_server, client_api
+):
+    stub_server.on("POST", "/call", StubResponse(503, headers={"Retry-After": "2"}))
+    workflow_id = call_workflow(client_api, stub_server)
+    execution_id = start(client_api, workflow_id).json()["executionId"]
+    assert stub_server.wait_for(1, "POST", "/call")
+    from providers.models import ProviderConfiguration
+
+    provider = ProviderConfiguration.objects.get()
+    client_api.post(f"/v1/provider-configurations/{provider.pk}/disable")
+    results = wait_terminal(client_api, execution_id)
+    assert results["status"] == "failed"
+    assert results["error"]["code"] == "FLK-0512"
+    assert [s["nodeId"] for s in results["stepResults"]] == ["call"]
+    assert len(stub_server.requests("POST", "/call")) == 1
