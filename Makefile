@@ -34,13 +34,13 @@ install: $(STAMP)
 $(SECRETS):
 	@mkdir -p $(VAR)
 	@umask 077 && $(PYTHON) -c 'import base64, os, secrets; \
-	print("DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-" + secrets.token_urlsafe(50) + "}"); \
-	print("FLOWKER_ENCRYPTION_KEY=$${FLOWKER_ENCRYPTION_KEY:-" + base64.urlsafe_b64encode(os.urandom(32)).decode() + "}")' > $(SECRETS)
-	@echo "Generated $(SECRETS) (keep it: it holds the key that decrypts stored secrets)."
+	print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50)); \
+	print("FLOWKER_ENCRYPTION_KEY=" + base64.urlsafe_b64encode(os.urandom(32)).decode())' > $(SECRETS)
+	@echo "Generated $(SECRETS) (keep it: it holds the key that decrypts stored secrets;"
+	@echo "settings read it, and variables set in the environment take precedence)."
 
 run: $(STAMP) $(SECRETS)
-	@set -a && source $(SECRETS) && set +a && \
-	export FLOWKER_VAR_DIR=$(abspath $(VAR)) \
+	@export FLOWKER_VAR_DIR=$(abspath $(VAR)) \
 		FLOWKER_OUTBOUND_ALLOW_PRIVATE=$${FLOWKER_OUTBOUND_ALLOW_PRIVATE:-true} \
 		HOST=$${HOST:-127.0.0.1} FLOWKER_PORT=$${PORT:-8000} \
 		WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} WORKER_CONCURRENCY=$${WORKER_CONCURRENCY:-2} && \

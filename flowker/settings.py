@@ -16,6 +16,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Where the embedded mode keeps its database, broker folders, cache and generated secrets.
 VAR_DIR = Path(env.str("FLOWKER_VAR_DIR", default=str(BASE_DIR / "var")))
 
+# The secrets `make run` generated for this machine (never invented here); the environment wins.
+if (VAR_DIR / "secrets.env").exists():
+    environ.Env.read_env(str(VAR_DIR / "secrets.env"), overwrite=False)
+
 FLOWKER_VERSION = env.str("FLOWKER_VERSION", default="0.1.0")
 
 
