@@ -7,53 +7,14 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.guide import guide_workflow
 from workflows.graph_svg import render_workflow_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
-PAYMENT_NODES = [
-    {
-        "id": "trigger-payment",
-        "type": "trigger",
-        "name": "Payment received",
-        "position": {"x": 0, "y": 0},
-        "data": {"triggerType": "webhook"},
-    },
-    {
-        "id": "check-fraud",
-        "type": "executor",
-        "name": "Fraud check",
-        "position": {"x": 200, "y": 0},
-        "data": {"endpointName": "score-transaction"},
-    },
-    {
-        "id": "evaluate-score",
-        "type": "conditional",
-        "name": "Score evaluation",
-        "position": {"x": 400, "y": 0},
-        "data": {"condition": "check-fraud.score < 80"},
-    },
-    {
-        "id": "approve",
-        "type": "action",
-        "name": "Approve payment",
-        "position": {"x": 600, "y": -100},
-        "data": {"action": "log"},
-    },
-    {
-        "id": "reject",
-        "type": "action",
-        "name": "Reject payment",
-        "position": {"x": 600, "y": 100},
-        "data": {"action": "log"},
-    },
-]
-PAYMENT_EDGES = [
-    {"id": "e1", "source": "trigger-payment", "target": "check-fraud"},
-    {"id": "e2", "source": "check-fraud", "target": "evaluate-score"},
-    {"id": "e3", "source": "evaluate-score", "target": "approve", "condition": "true"},
-    {"id": "e4", "source": "evaluate-score", "target": "reject", "condition": "false"},
-]
+_GUIDE = guide_workflow("019c96a0-0ac0-7de9-9f53-9cf842a2ee5a")
+PAYMENT_NODES = _GUIDE["nodes"]
+PAYMENT_EDGES = _GUIDE["edges"]
 APPROVED_RUN = {
     "trigger-payment": {"status": "completed", "durationMs": 3, "stepNumber": 1},
     "check-fraud": {"status": "completed", "durationMs": 412, "stepNumber": 2},
