@@ -44,6 +44,8 @@ run: $(STAMP) $(SECRETS)
 		FLOWKER_OUTBOUND_ALLOW_PRIVATE=$${FLOWKER_OUTBOUND_ALLOW_PRIVATE:-true} \
 		HOST=$${HOST:-127.0.0.1} FLOWKER_PORT=$${PORT:-8000} \
 		WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} WORKER_CONCURRENCY=$${WORKER_CONCURRENCY:-2} && \
+	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(abspath $(VAR))/metrics} && \
+	rm -rf "$${PROMETHEUS_MULTIPROC_DIR}" && mkdir -m 700 -p "$${PROMETHEUS_MULTIPROC_DIR}" && \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
 	$(PY) manage.py flowker_bootstrap && \

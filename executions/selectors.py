@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import BooleanField, Case, Count, Min, QuerySet, When
+from django.utils import timezone
 
+from executions.choices import ExecutionStatus
 from executions.models import Execution
 from flowker.api.errors import FlowkerError
 
@@ -29,3 +31,33 @@ def execution_list(*, filters: dict[str, Any]) -> QuerySet[Execution]:
 def execution_is_terminal(execution_id: Any) -> bool:
     status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
     return status in ("completed", "failed", "cancelled")
+
+
+def execution_backlog() -> tuple[dict[str, int], float]:
+    """({pending, running, waiting_retry: count}, age in seconds of the oldest pending one):
+    one grouped read over the status index, for beat's gauges."""
+    now = timezone.now()
+    rows = (
+        Execution.objects.filter(status__in=(ExecutionStatus.PENDING, ExecutionStatus.RUNNING))
+        .annotate(
+            waiting=Case(
+                When(lease_owner="", lease_expires_at__gt=now, then=True),
+                default=False,
+                output_field=BooleanField(),
+            )
+        )
+        .values("status", "waiting")
+        .annotate(count=Count("id"), oldest=Min("started_at"))
+        .order_by()
+    )
+    counts = {"pending": 0, "running": 0, "waiting_retry": 0}
+    oldest_pending = 0.0
+    for row in rows:
+        if row["status"] == ExecutionStatus.PENDING:
+            counts["pending"] += row["count"]
+            oldest_pending = max(oldest_pending, (now - row["oldest"]).total_seconds())
+        elif row["waiting"]:
+            counts["waiting_retry"] += row["count"]
+        else:
+            counts["running"] += row["count"]
+    return counts, oldest_pending

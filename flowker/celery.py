@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowker.settings")
 
@@ -19,3 +20,11 @@ def ensure_broker_folders() -> None:
     if settings.FLOWKER_EMBEDDED_BROKER:
         for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
             Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_process_shutdown.connect
+def _forget_live_gauges(pid: int | None = None, **_: object) -> None:
+    """A pool child that exits takes its live gauges with it (multiprocess metrics)."""
+    from flowker.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())

@@ -4,6 +4,7 @@ Two modes: embedded (no DATABASE_URL / REDIS_URL: SQLite, kombu filesystem broke
 file cache under var/) and distributed (PostgreSQL + Redis).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -325,6 +326,31 @@ USE_TZ = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Metrics --------------------------------------------------------------------------------
+# prometheus_client's multiprocess mode: every web and worker process of a node writes its
+# samples under this folder and any /metrics scrape aggregates them. It must be set before
+# prometheus_client is imported (here, before INSTALLED_APPS load) and emptied when the node
+# starts (`make run` does; see README, Operations).
+FLOWKER_METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics")))
+FLOWKER_METRICS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(FLOWKER_METRICS_DIR)
+# With a token set, /metrics answers only `Authorization: Bearer <token>` (open when empty).
+FLOWKER_METRICS_TOKEN = env.str("FLOWKER_METRICS_TOKEN", default="")
+# How often beat refreshes the backlog and breaker gauges.
+FLOWKER_METRICS_REFRESH_SECONDS = env.float("FLOWKER_METRICS_REFRESH_SECONDS", default=5)
+# How often beat verifies the audit chain (flowker_audit_chain_verified_timestamp_seconds).
+FLOWKER_AUDIT_VERIFY_SECONDS = env.float("FLOWKER_AUDIT_VERIFY_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["metrics-refresh"] = {
+    "task": "executions.refresh_gauges",
+    "schedule": FLOWKER_METRICS_REFRESH_SECONDS,
+    "options": {"expires": FLOWKER_METRICS_REFRESH_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["audit-verify"] = {
+    "task": "audit.verify",
+    "schedule": FLOWKER_AUDIT_VERIFY_SECONDS,
+    "options": {"expires": FLOWKER_AUDIT_VERIFY_SECONDS},
+}
 
 # --- Logging: JSON lines, one per event, with the request id --------------------------------
 LOG_LEVEL = env.str("FLOWKER_LOG_LEVEL", default="INFO")

@@ -2,11 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from flowker import health
+from flowker import health, metrics
 from flowker.api.renderers import JSONRenderer
 
 v1 = [
@@ -34,7 +33,7 @@ urlpatterns = [
     path("health", health.HealthView.as_view(), name="health"),
     path("readyz", health.ReadyzView.as_view(), name="readyz"),
     path("version", health.VersionView.as_view(), name="version"),
-    path("metrics", exports.ExportToDjangoView, name="metrics"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path(
         "v1/openapi.json",
         OpenAPIView.as_view(renderer_classes=[JSONRenderer]),

@@ -5,6 +5,7 @@ subprocess started with the same environment works on the same tables.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowker_test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -12,6 +13,8 @@ os.environ.setdefault("DATABASE_URL", os.environ["TEST_DATABASE_URL"])
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("FLOWKER_ENCRYPTION_KEY", "X7pDIiUQxJ1MIDJ7PmkxgoNBCKTEyI6dLSfWEUL_uiA=")
 os.environ.setdefault("FLOWKER_OUTBOUND_ALLOW_PRIVATE", "true")
+# One metrics folder per test session, shared with the worker subprocesses it starts.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="flowker-metrics-"))
 
 from flowker.settings import *  # noqa: F403
 from flowker.settings import DATABASES, env
