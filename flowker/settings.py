@@ -262,8 +262,11 @@ FLOWKER_MAX_INPUT_BYTES = 1024 * 1024
 # --- API ------------------------------------------------------------------------------------
 # The only switch that turns API-key authentication off.
 FLOWKER_AUTH_DISABLED = env.bool("FLOWKER_AUTH_DISABLED", default=False)
-# Trust X-Forwarded-For for the audit's client IP only behind a proxy you control.
-FLOWKER_TRUST_X_FORWARDED_FOR = env.bool("FLOWKER_TRUST_X_FORWARDED_FOR", default=False)
+# Reverse proxies in front of the web server that append to X-Forwarded-For; the client IP (audit,
+# webhook rate limits) is the hop the outermost of them added. 0: X-Forwarded-For is ignored.
+FLOWKER_TRUSTED_PROXY_COUNT = env.int("FLOWKER_TRUSTED_PROXY_COUNT", default=0)
+if FLOWKER_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("FLOWKER_TRUSTED_PROXY_COUNT must be 0 or more")
 
 # Bodies over this are refused with 413 FLK-0005 before they are read.
 FLOWKER_MAX_BODY_BYTES = 4 * 1024 * 1024
