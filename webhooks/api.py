@@ -33,7 +33,8 @@ def _unauthorized() -> FlowkerError:
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
     """`_webhook`: method, path as received, headers (canonical names, credentials removed,
-    sensitive names masked), query (last value wins) and the caller's IP."""
+    sensitive names masked), query (last value wins, sensitive names masked as headers are)
+    and the caller's IP."""
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in HIDDEN_HEADERS
     }
@@ -41,7 +42,7 @@ def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
         "method": request.method,
         "path": path,
         "headers": mask_document(headers),
-        "query": {key: request.GET[key] for key in request.GET},
+        "query": mask_document({key: request.GET[key] for key in request.GET}),
         "remote_ip": client_ip(request),
     }
 

@@ -1,5 +1,7 @@
 """Webhook ingress: routes from the database, verify tokens, `_webhook`, limits, headers."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -54,6 +56,25 @@ def test_guide_webhook_example_runs_with_its_token_and_no_api_key(
 
     started = AuditEvent.objects.get(event_type="EXECUTION_STARTED", resource_id=execution_id)
     assert (started.actor_type, started.actor_id) == ("webhook", "POST /payments/received")
+
+
+def test_webhook_query_is_stored_masked_by_the_header_rules(hook):
+    response = APIClient().post(
+        "/v1/webhooks/payments/received?access_token=tok-abcd-9876&apiKey=k-5555&page=2",
+        {"amount": 1},
+        format="json",
+        HTTP_X_WEBHOOK_TOKEN="my-secret-token",
+    )
+    assert response.status_code == 201, response.content
+    from executions.models import Execution
+
+    stored = Execution.objects.get(pk=response.json()["executionId"]).input_data
+    assert stored["_webhook"]["query"] == {
+        "access_token": "****9876",
+        "apiKey": "****5555",
+        "page": "2",
+    }
+    assert "tok-abcd-9876" not in json.dumps(stored, default=str)
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", "my-secret-token-and-more"])
