@@ -254,6 +254,14 @@ FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", d
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
 # Celery queue the run tasks go to (route executions to a dedicated worker pool).
 FLOWKER_EXECUTION_QUEUE = env.str("FLOWKER_EXECUTION_QUEUE", default="celery")
+# Failed webhook verify-token checks allowed per route and client address in each window;
+# past them the caller gets 429 FLK-0362 with Retry-After until the window ends.
+FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES = env.int("FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES", default=10)
+FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS = env.int(
+    "FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS", default=60
+)
+if FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES < 1 or FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured("webhook token failure limit and window must be 1 or more")
 # Upper bound of `Prefer: wait=N`.
 FLOWKER_MAX_WAIT_SECONDS = 30
 # Execution input and webhook bodies are capped at 1 MiB (FLK-0506 / FLK-0363).
