@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 env = environ.Env()
 
@@ -177,6 +178,7 @@ else:
     }
 
 # Reliability: a task is acknowledged only when it finished, and comes back if its worker dies.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -212,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
 # --- Health ---------------------------------------------------------------------------------
 # How long /readyz waits for a worker to answer its ping task.
 FLOWKER_READYZ_WORKER_TIMEOUT = env.float("FLOWKER_READYZ_WORKER_TIMEOUT", default=2.0)
+# Each web process answers /readyz from its last result for this long (it is public and costly).
+FLOWKER_READYZ_CACHE_SECONDS = env.float("FLOWKER_READYZ_CACHE_SECONDS", default=5.0)
+# /readyz's ping goes on its own queue, so it neither waits behind nor adds to the executions'.
+# Every worker started without --queues consumes it besides the default queue.
+FLOWKER_HEALTH_QUEUE = env.str("FLOWKER_HEALTH_QUEUE", default="flowker-health")
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(FLOWKER_HEALTH_QUEUE)]
 # Beat is considered down when its last heartbeat is older than this.
 FLOWKER_SCHEDULER_STALE_SECONDS = env.float("FLOWKER_SCHEDULER_STALE_SECONDS", default=30.0)
 
