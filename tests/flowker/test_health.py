@@ -141,6 +141,26 @@ def test_openapi_document_describes_the_api(anon_client):
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
 
 
+def test_openapi_document_is_built_once_per_process(anon_client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from flowker.urls import OpenAPIView
+
+    monkeypatch.setattr(OpenAPIView, "document", None)
+    builds = []
+    build = SchemaGenerator.get_schema
+
+    def counted_build(self, *args, **kwargs):
+        builds.append(self)
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted_build)
+    first, second = anon_client.get("/v1/openapi.json"), anon_client.get("/v1/openapi.json")
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert len(builds) == 1
+
+
 def test_swagger_ui_is_served_locally(anon_client):
     response = anon_client.get("/swagger/")
     assert response.status_code == 200
