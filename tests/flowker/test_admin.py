@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from flowker.apikeys.models import ApiKey
@@ -70,3 +71,30 @@ def test_admin_verifies_the_chain(admin_client):
 def test_console_requires_login(client):
     response = client.get("/admin/apikeys/apikey/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("password", ["short-1A", "password1234", "123456789012", "operator-kim-1"])
+def test_console_users_need_a_password_that_passes_the_validators(admin_client, password):
+    response = admin_client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "operator-kim",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["password2"]
+    assert not get_user_model().objects.filter(username="operator-kim").exists()
+
+
+def test_a_strong_console_password_is_accepted(admin_client):
+    password = "correct-horse-battery-staple-42"
+    response = admin_client.post(
+        "/admin/auth/user/add/",
+        {"username": "operator-kim", "usable_password": "true", "password1": password,
+         "password2": password},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert get_user_model().objects.get(username="operator-kim").check_password(password)
