@@ -130,6 +130,27 @@ def test_failed_token_checks_are_limited_per_route_and_address(hook, client_api,
     assert response.status_code == 401
 
 
+def test_token_checks_go_on_when_the_cache_is_down(hook, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6390/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES = 1
+    caller = APIClient()
+    for _ in range(2):
+        wrong = caller.post(
+            "/v1/webhooks/payments/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN="nope"
+        )
+        assert wrong.status_code == 401 and wrong.json()["code"] == "FLK-0362"
+    right = caller.post(
+        "/v1/webhooks/payments/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN="my-secret-token"
+    )
+    assert right.status_code == 201, right.content
+
+
 def test_unknown_route_is_404_for_a_key_holder_and_401_for_others(hook, client_api):
     assert client_api.post("/v1/webhooks/nope", {}, format="json").json()["code"] == "FLK-0361"
     assert client_api.get("/v1/webhooks/payments/received").json()["code"] == "FLK-0361"
