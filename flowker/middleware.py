@@ -48,7 +48,8 @@ class RequestContextMiddleware:
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
         """Refuse a body over the view's limit before anything reads it. Views declare
-        `max_body_bytes` and `body_too_large = (code, message)`; the default is 4 MiB."""
+        `max_body_bytes` and `body_too_large = (code, message)`; the default is 4 MiB. A view
+        may also declare `refused_before_view(request, response)` to see the refusal."""
         view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
         limit = getattr(view_class, "max_body_bytes", settings.FLOWKER_MAX_BODY_BYTES)
         code, message = getattr(
@@ -59,7 +60,11 @@ class RequestContextMiddleware:
         except ValueError:
             length = 0
         if length > limit:
-            return error_response(code, message, 413)
+            response = error_response(code, message, 413)
+            refused = getattr(view_class, "refused_before_view", None)
+            if refused is not None:
+                refused(request, response)
+            return response
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:

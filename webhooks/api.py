@@ -20,6 +20,7 @@ from flowker.actors import Actor, actor_from_request, client_ip
 from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView
+from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
@@ -81,10 +82,36 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+def webhook_outcome(response: Any) -> str:
+    """The word `flowker_webhook_requests_total` counts a webhook answer under."""
+    status = response.status_code
+    if status in (200, 201):
+        return "replayed" if response.get("Idempotent-Replayed") == "true" else "accepted"
+    return {
+        400: "invalid_body",
+        401: "unauthorized",
+        404: "not_found",
+        413: "too_large",
+        429: "unauthorized",
+        503: "shed",
+    }.get(status, "rejected")
+
+
 class WebhookView(FlowkerAPIView):
     permission_classes = [AllowAny]
     max_body_bytes = settings.FLOWKER_MAX_INPUT_BYTES
     body_too_large = ("FLK-0363", "webhook request body exceeds 1 MiB")
+    route_label = "unmatched"  # the matched route as "METHOD path", once there is one
+
+    @staticmethod
+    def refused_before_view(request: Any, response: Any) -> None:
+        """A body over the limit is refused by the middleware before the route is looked up."""
+        WEBHOOK_REQUESTS.labels("unmatched", webhook_outcome(response)).inc()
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        WEBHOOK_REQUESTS.labels(self.route_label, webhook_outcome(response)).inc()
+        return response
 
     def _authenticate(self, request: Any, route: WebhookRoute | None, normalised: str) -> Actor:
         has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
@@ -119,6 +146,8 @@ class WebhookView(FlowkerAPIView):
             .filter(method=request.method, path=normalised)
             .first()
         )
+        if route is not None:
+            self.route_label = f"{route.method} {route.path}"
         actor = self._authenticate(request, route, normalised)
         body = _parse_body(request)
         workflow = route.workflow

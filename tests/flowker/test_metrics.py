@@ -20,7 +20,12 @@ from flowker import metrics
 from flowker.actors import Actor
 from flowker.audit.models import AuditEvent
 from flowker.audit.tasks import verify_chain
-from tests.factories import guide_workflow, make_audit_event, make_provider_config
+from tests.factories import (
+    guide_workflow,
+    make_audit_event,
+    make_provider_config,
+    with_webhook,
+)
 from workflows.services import workflow_create
 
 REPO = Path(__file__).resolve().parents[2]
@@ -164,3 +169,41 @@ def test_alert_rules_pass_promtool():
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 5 rules found" in checked.stdout
+
+
+@pytest.mark.django_db
+def test_webhook_answers_are_counted_by_route_and_outcome(client_api, anon_client, settings):
+    settings.FLOWKER_MAX_INPUT_BYTES = 1024 * 1024
+    provider = make_provider_config()
+    body = with_webhook(guide_workflow(provider.pk), path="metrics/hook", verify_token="hook-token")
+    created = client_api.post("/v1/workflows", body, format="json")
+    assert created.status_code == 201, created.content
+    workflow_id = created.json()["workflowId"]
+    assert client_api.post(f"/v1/workflows/{workflow_id}/activate").status_code == 200
+    route = 'route="POST /metrics/hook"'
+    before = scrape(anon_client)
+
+    def send(data, **headers):
+        return anon_client.post(
+            "/v1/webhooks/metrics/hook", data, content_type="application/json", **headers
+        )
+
+    token = {"HTTP_X_WEBHOOK_TOKEN": "hook-token"}
+    assert send('{"amount": 1}', HTTP_IDEMPOTENCY_KEY="k1", **token).status_code == 201
+    assert send('{"amount": 1}', HTTP_IDEMPOTENCY_KEY="k1", **token).status_code == 200
+    assert send('{"amount": 1}', HTTP_X_WEBHOOK_TOKEN="wrong").status_code == 401
+    assert send("{not json", **token).status_code == 400
+    assert send("x" * (1024 * 1024 + 1), **token).status_code == 413
+    assert anon_client.post("/v1/webhooks/nowhere", "{}", content_type="application/json")
+    after = scrape(anon_client)
+
+    def moved(labels):
+        key = f"flowker_webhook_requests_total{{{labels}}}"
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert moved(f'outcome="accepted",{route}') == 1
+    assert moved(f'outcome="replayed",{route}') == 1
+    assert moved(f'outcome="unauthorized",{route}') == 1
+    assert moved(f'outcome="invalid_body",{route}') == 1
+    assert moved('outcome="too_large",route="unmatched"') == 1
+    assert moved('outcome="unauthorized",route="unmatched"') == 1
