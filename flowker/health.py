@@ -48,6 +48,12 @@ class CheckResult:
             body["error"] = self.error
         return body
 
+    def as_health(self, name: str) -> dict[str, Any]:
+        """A /health entry in upstream's words (readiness keeps up/down)."""
+        if self.ok:
+            return {"status": "healthy", "message": f"{name} connection ok"}
+        return {"status": "unhealthy", "message": f"{name} check failed: {self.error}"}
+
 
 def _timed(check: Callable[[], None]) -> CheckResult:
     started = time.perf_counter()
@@ -167,6 +173,11 @@ class DependencyCheckSerializer(serializers.Serializer):
     error = serializers.CharField(required=False)
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["healthy", "unhealthy"])
+    message = serializers.CharField()
+
+
 class HealthView(PublicView):
     @extend_schema(
         operation_id="health",
@@ -179,7 +190,7 @@ class HealthView(PublicView):
                     "version": serializers.CharField(),
                     "uptime": serializers.CharField(),
                     "timestamp": serializers.CharField(),
-                    "checks": serializers.DictField(child=DependencyCheckSerializer()),
+                    "checks": serializers.DictField(child=HealthCheckSerializer()),
                 },
             ),
             503: None,
@@ -193,7 +204,7 @@ class HealthView(PublicView):
             "version": settings.FLOWKER_VERSION,
             "uptime": _uptime(),
             "timestamp": format_timestamp(now()),
-            "checks": {name: result.as_readyz() for name, result in results.items()},
+            "checks": {name: result.as_health(name) for name, result in results.items()},
         }
         return Response(body, status=200 if healthy else 503)
 

@@ -29,7 +29,8 @@ class NodeSerializer(FlowkerSerializer):
     id = serializers.RegexField(ID_PATTERN, max_length=50)
     type = serializers.ChoiceField(NodeType.values)
     name = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    position = PositionSerializer()
+    # Optional, as upstream (which never enforces it): the guide's field-mapping example omits it.
+    position = PositionSerializer(required=False, default=lambda: {"x": 0, "y": 0})
     data = serializers.DictField(required=False)
 
 
