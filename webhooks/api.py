@@ -28,7 +28,13 @@ HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
 
 
 def _unauthorized() -> FlowkerError:
-    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid", status=401)
+    """The same answer whether or not the route exists (no path enumeration), saying what to
+    check."""
+    return FlowkerError(
+        "UNAUTHORIZED",
+        "API key missing or invalid, or no webhook registered for this method and path",
+        status=401,
+    )
 
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
