@@ -51,6 +51,14 @@ def test_guide_example_is_accepted_verbatim_and_activates(client_api, guide):
     assert [e.event_type for e in types] == ["WORKFLOW_CREATED", "WORKFLOW_ACTIVATED"]
 
 
+def test_a_node_without_position_is_placed_at_the_origin(client_api, guide):
+    del guide["nodes"][1]["position"]
+    created = _create(client_api, guide)
+    nodes = client_api.get(f"/v1/workflows/{created['workflowId']}").json()["nodes"]
+    assert nodes[1]["position"] == {"x": 0, "y": 0}
+    assert nodes[2]["position"] == guide["nodes"][2]["position"]
+
+
 def test_webhook_trigger_registers_its_route_on_activation(client_api, guide):
     created = _create(client_api, with_webhook(guide))
     client_api.post(f"/v1/workflows/{created['workflowId']}/activate")
