@@ -196,7 +196,16 @@ class TemplateDetailView(FlowkerAPIView):
         # A copy: the registry's schema is shared by every caller.
         schema = copy.deepcopy(spec.param_schema)
         for param, provider_id in spec.provider_params.items():
-            schema["properties"][param]["oneOf"] = provider_config_choices(provider_id=provider_id)
+            choices = provider_config_choices(provider_id=provider_id)
+            if choices:
+                schema["properties"][param]["oneOf"] = choices
+            else:
+                # An empty oneOf would accept nothing without saying why.
+                schema["properties"][param]["description"] += (
+                    f" No active {provider_id} provider configuration exists yet: create one "
+                    f'(POST /v1/provider-configurations with "providerId": "{provider_id}") '
+                    "and pass its id."
+                )
         enriched = dataclasses.replace(spec, param_schema=schema)
         return Response(TemplateDetailSerializer(enriched).data)
 
