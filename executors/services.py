@@ -412,6 +412,7 @@ def _real_call(
             stage["message"] = "Endpoint answered with a success status"
         else:
             stage["error"] = f"request returned status {response.status}"
+    stage.setdefault("message", "Endpoint call failed")
     duration = round((time.monotonic() - started) * 1000)
     stage["durationMs"] = duration
     passed = stage["status"] == "passed"
