@@ -101,8 +101,8 @@ def start_response(
             return Response(
                 ExecutionResultsSerializer(execution).data, status=200, headers=response_headers
             )
-    if replayed:
-        execution.refresh_from_db()
+    if replayed or wait is not None:
+        execution.refresh_from_db()  # a wait that ran out answers the status it saw last
     status = 200 if replayed else 201
     return Response(
         ExecutionCreatedSerializer(execution).data, status=status, headers=response_headers
