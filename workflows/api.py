@@ -14,6 +14,7 @@ from workflows.choices import WorkflowStatus
 from workflows.serializers import (
     CloneSerializer,
     FromTemplateSerializer,
+    WorkflowActivatedSerializer,
     WorkflowCreatedSerializer,
     WorkflowInputSerializer,
     WorkflowSerializer,
@@ -135,27 +136,29 @@ class WorkflowCloneView(FlowkerAPIView):
 
 class _WorkflowCommand(FlowkerAPIView):
     command: Any
+    output: Any = WorkflowSerializer
 
     def post(self, request: Any, id: Any) -> Response:
         workflow = selectors.workflow_get(workflow_id=id)
         changed = type(self).command(workflow=workflow, actor=actor_from_request(request))
-        return Response(_output(changed))
+        return Response(self.output(changed).data)
 
 
-def _command_schema(operation_id: str) -> Any:
+def _command_schema(operation_id: str, output: Any = WorkflowSerializer) -> Any:
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
             tags=TAGS,
             request=None,
-            responses={200: WorkflowSerializer, **errors(400, 404, 409, 422)},
+            responses={200: output, **errors(400, 404, 409, 422)},
         )
     )
 
 
-@_command_schema("activateWorkflow")
+@_command_schema("activateWorkflow", WorkflowActivatedSerializer)
 class WorkflowActivateView(_WorkflowCommand):
     command = services.workflow_activate
+    output = WorkflowActivatedSerializer
 
 
 @_command_schema("deactivateWorkflow")

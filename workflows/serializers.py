@@ -127,6 +127,19 @@ class WorkflowSerializer(serializers.Serializer):
         return body
 
 
+class WorkflowActivatedSerializer(WorkflowSerializer):
+    """WorkflowOutput plus what the operator should know about the activated workflow."""
+
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, workflow: Workflow) -> dict[str, Any]:
+        from workflows.validation import definition_warnings
+
+        body = super().to_representation(workflow)
+        body["warnings"] = definition_warnings(workflow.pk, workflow.nodes)
+        return body
+
+
 class WorkflowCreatedSerializer(serializers.Serializer):
     """WorkflowCreateOutput (create, from-template, clone)."""
 

@@ -130,6 +130,20 @@ def _trigger_failures(
     return []
 
 
+def definition_warnings(workflow_id: Any, nodes: list[dict[str, Any]]) -> list[str]:
+    """What an activated workflow should tell its operator: a webhook trigger without a path
+    registers no route, so no webhook traffic can start it."""
+    warnings = []
+    for node in graph.entry_triggers(nodes):
+        data = node.get("data") or {}
+        if data.get("triggerType") == "webhook" and not data.get("path"):
+            warnings.append(
+                "trigger has no webhook path: start it with "
+                f"POST /v1/workflows/{workflow_id}/executions"
+            )
+    return warnings
+
+
 def _conditional_failures(
     index: int, node_id: str, data: dict[str, Any], definition: Definition, activation: bool
 ) -> list[Failure]:

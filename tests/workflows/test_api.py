@@ -59,6 +59,31 @@ def test_a_node_without_position_is_placed_at_the_origin(client_api, guide):
     assert nodes[2]["position"] == guide["nodes"][2]["position"]
 
 
+def test_webhook_trigger_without_path_activates_with_a_warning_and_starts_by_api(client_api, guide):
+    """The guide's workflow: its trigger names no path, so no webhook can start it."""
+    workflow_id = _create(client_api, guide)["workflowId"]
+
+    activated = client_api.post(f"/v1/workflows/{workflow_id}/activate")
+
+    assert activated.status_code == 200, activated.content
+    assert activated.json()["status"] == "active"
+    assert activated.json()["warnings"] == [
+        f"trigger has no webhook path: start it with POST /v1/workflows/{workflow_id}/executions"
+    ]
+    assert not WebhookRoute.objects.exists()
+    started = client_api.post(
+        f"/v1/workflows/{workflow_id}/executions", {"inputData": {"amount": 1}}, format="json"
+    )
+    assert started.status_code == 201, started.content
+    assert started.json()["status"] == "pending"
+
+
+def test_webhook_trigger_with_a_path_activates_without_warnings(client_api, guide):
+    workflow_id = _create(client_api, with_webhook(guide))["workflowId"]
+    activated = client_api.post(f"/v1/workflows/{workflow_id}/activate")
+    assert activated.status_code == 200 and activated.json()["warnings"] == []
+
+
 def test_webhook_trigger_registers_its_route_on_activation(client_api, guide):
     created = _create(client_api, with_webhook(guide))
     client_api.post(f"/v1/workflows/{created['workflowId']}/activate")
