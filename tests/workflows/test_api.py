@@ -591,8 +591,8 @@ def test_activation_pins_an_endpoint_name_and_executions_snapshot_the_configurat
     assert "payment-validation" in body["message"] and "ambiguous" in body["message"]
 
     # Even if it were active, the live workflow keeps calling the configuration it was pinned to.
-    from executors.models import ExecutorConfiguration
     from executions.models import Execution
+    from executors.models import ExecutorConfiguration
 
     ExecutorConfiguration.objects.filter(pk=second.pk).update(status="active")
     started = client_api.post(f"/v1/workflows/{wf_id}/executions", {"inputData": {}}, format="json")
