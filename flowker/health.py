@@ -181,6 +181,11 @@ class HealthCheckSerializer(serializers.Serializer):
 class HealthView(PublicView):
     @extend_schema(
         operation_id="health",
+        summary="Liveness",
+        description=(
+            "Whether the service reaches its database and broker: `healthy` (200) or `unhealthy` "
+            "(503), one entry per check. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -212,6 +217,11 @@ class HealthView(PublicView):
 class ReadyzView(PublicView):
     @extend_schema(
         operation_id="readyz",
+        summary="Readiness",
+        description=(
+            "Whether this instance can do work: database, cache, broker, a worker round trip and "
+            "beat's heartbeat, each `up` or `down`; 503 when any is down. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -241,6 +251,8 @@ class ReadyzView(PublicView):
 class VersionView(PublicView):
     @extend_schema(
         operation_id="version",
+        summary="Version",
+        description="The running Flowker version. Public.",
         tags=["Operations"],
         responses=inline_serializer(
             "Version", {"version": serializers.CharField(), "requestDate": serializers.CharField()}
