@@ -21,7 +21,7 @@ def score(payment: object) -> int:
 
 
 class ScoreHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         try:
             payment = json.loads(self.rfile.read(length) or b"{}")
@@ -37,7 +37,8 @@ class ScoreHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(content)
 
-    def do_GET(self) -> None:  # noqa: N802 - connectivity tests GET the base URL
+    def do_GET(self) -> None:
+        # Connectivity tests GET the base URL.
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

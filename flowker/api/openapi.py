@@ -63,8 +63,8 @@ def _parameter_schema(parameter: dict[str, Any]) -> dict[str, Any] | None:
 
 def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
     """drf-spectacular postprocessing hook: say what the server really checks — ids are
-    UUIDs, times RFC 3339, limits 1-100, endpoints non-empty — and that `null` on an optional request field is
-    accepted (it means absent)."""
+    UUIDs, times RFC 3339, limits 1-100, endpoints non-empty — and that `null` on an optional
+    request field is accepted (it means absent)."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
