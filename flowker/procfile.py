@@ -113,6 +113,8 @@ def _take_terminal() -> int | None:
     if not os.isatty(0):
         return None
     previous = os.tcgetpgrp(0)
+    if previous != os.getpgrp():
+        return None  # started in the background (`make run &`): the terminal is not ours to take
     os.setpgid(0, 0)
     handler = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     try:
