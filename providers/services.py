@@ -68,8 +68,10 @@ def _validated_config(provider_id: str, config: dict[str, Any]) -> dict[str, Any
 
 def _header_fields(provider_id: str, config: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(field path, header name, value) of every configured value sent as an HTTP header."""
-    if provider_id in ("tracer", "midaz"):
+    if provider_id == "tracer":
         return [("config.api_key", "X-API-Key", config.get("api_key"))]
+    if provider_id == "midaz":
+        return [("config.api_key", "Authorization", config.get("api_key"))]
     found = [
         (f"config.headers.{name}", name, value)
         for name, value in (config.get("headers") or {}).items()
