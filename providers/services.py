@@ -113,12 +113,19 @@ def _refuse_bad_header_values(provider_id: str, config: dict[str, Any]) -> None:
         )
 
 
+# What an absent destination field means, so spelling out the default is not a change.
+_DESTINATION_DEFAULTS = {
+    ("verify_tls",): True,
+    ("authentication", "type"): "none",
+    ("authentication", "config", "location"): "header",
+}
+
+
 def _at(document: Any, path: tuple[str, ...]) -> Any:
+    value = document
     for key in path:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
+        value = value.get(key) if isinstance(value, dict) else None
+    return _DESTINATION_DEFAULTS.get(path) if value is None else value
 
 
 def _kept_secrets(new: Any, merged: Any, prefix: str) -> list[str]:

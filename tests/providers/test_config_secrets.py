@@ -221,3 +221,28 @@ def test_changing_the_auth_type_requires_the_secret_again(client_api):
 
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"config.authentication.config.password"}
+
+
+def test_spelling_out_a_default_is_not_a_destination_change(client_api):
+    config_id = create(client_api, http_body(query_key_config("https://a.example.com")))
+    config = read_config(client_api, config_id)
+    config["verify_tls"] = True
+
+    response = client_api.patch(f"{URL}/{config_id}", {"config": config}, format="json")
+
+    assert response.status_code == 200, response.content
+    stored = plain_config(ProviderConfiguration.objects.get(pk=config_id))
+    assert stored["authentication"]["config"]["value"] == "live-key-123456"
+
+
+def test_turning_tls_verification_off_requires_the_secrets_again(client_api):
+    config_id = create(client_api, http_body(query_key_config("https://a.example.com")))
+    config = read_config(client_api, config_id)
+    config["verify_tls"] = False
+
+    response = client_api.patch(f"{URL}/{config_id}", {"config": config}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "config.authentication.config.value": "must be sent again because verify_tls changed"
+    }
