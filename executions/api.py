@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from executions import dashboards, selectors, services
 from executions.choices import ExecutionStatus
-from executions.notify import wait_until
+from executions.notify import WAITING, wait_until
 from executions.serializers import (
     ExecutionCreatedSerializer,
     ExecutionResultsSerializer,
@@ -80,8 +80,8 @@ def start_response(
     actor: Actor,
     headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
-    """Start (or replay) an execution and answer as CONTRACT §8 says, waiting if asked.
-    `headers(execution)` adds response headers (the webhook's)."""
+    """Start (or replay) an execution and answer as CONTRACT §8 says, waiting if asked and a
+    waiting place is free. `headers(execution)` adds response headers (the webhook's)."""
     key = idempotency_key(request)
     wait = preferred_wait(request)
     execution, replayed = services.execution_start(
@@ -95,14 +95,21 @@ def start_response(
     if replayed:
         response_headers["Idempotent-Replayed"] = "true"
     if wait is not None:
-        response_headers["Preference-Applied"] = f"wait={wait}"
-        if wait_until(lambda: selectors.execution_is_terminal(execution.pk), execution.pk, wait):
-            execution = selectors.execution_get(execution_id=execution.pk)
-            return Response(
-                ExecutionResultsSerializer(execution).data, status=200, headers=response_headers
-            )
-    if replayed:
-        execution.refresh_from_db()
+        with WAITING.take() as may_wait:
+            # Past the cap the preference is not honoured: the answer comes at once.
+            if may_wait:
+                response_headers["Preference-Applied"] = f"wait={wait}"
+                if wait_until(
+                    lambda: selectors.execution_is_terminal(execution.pk), execution.pk, wait
+                ):
+                    execution = selectors.execution_get(execution_id=execution.pk)
+                    return Response(
+                        ExecutionResultsSerializer(execution).data,
+                        status=200,
+                        headers=response_headers,
+                    )
+    if replayed or wait is not None:
+        execution.refresh_from_db()  # a wait that ran out answers the status it saw last
     status = 200 if replayed else 201
     return Response(
         ExecutionCreatedSerializer(execution).data, status=status, headers=response_headers
@@ -115,6 +122,12 @@ class ExecutionStartView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="executeWorkflow",
+        summary="Execute a workflow",
+        description=(
+            "Starts an execution of an active workflow with `inputData`. An optional "
+            "`Idempotency-Key` makes retries safe; `Prefer: wait=N` answers with the results when "
+            "the execution ends within N seconds."
+        ),
         tags=TAGS,
         parameters=START_HEADERS,
         request=StartSerializer,
@@ -145,6 +158,8 @@ class ExecutionStartView(FlowkerAPIView):
 class ExecutionListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listExecutions",
+        summary="List executions",
+        description="Executions filtered by workflow and status, with cursor pagination.",
         tags=TAGS,
         parameters=[
             OpenApiParameter("workflowId", str),
@@ -174,6 +189,8 @@ class ExecutionListView(FlowkerAPIView):
 class ExecutionDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecution",
+        summary="Get an execution",
+        description="Status and progress of one execution, with `error` when it failed.",
         tags=TAGS,
         responses={200: ExecutionSerializer, **errors(400, 404)},
     )
@@ -184,6 +201,11 @@ class ExecutionDetailView(FlowkerAPIView):
 class ExecutionResultsView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecutionResults",
+        summary="Get execution results",
+        description=(
+            "The final output and every step: status, input (masked), output, attempts and call "
+            "details."
+        ),
         tags=TAGS,
         responses={200: ExecutionResultsSerializer, **errors(400, 404, 422)},
     )
@@ -197,6 +219,12 @@ class ExecutionResultsView(FlowkerAPIView):
 class ExecutionCancelView(FlowkerAPIView):
     @extend_schema(
         operation_id="cancelExecution",
+        summary="Cancel an execution",
+        description=(
+            "Stops a pending or running execution at the next step boundary: a provider call in "
+            "flight completes and is recorded, scheduled retries are dropped. 422 FLK-0511 in any "
+            "other status."
+        ),
         tags=TAGS,
         request=None,
         responses={200: ExecutionSerializer, **errors(400, 404, 422)},
@@ -210,6 +238,11 @@ class ExecutionCancelView(FlowkerAPIView):
 class ExecutionRetryView(FlowkerAPIView):
     @extend_schema(
         operation_id="retryExecution",
+        summary="Retry an execution",
+        description=(
+            "Starts a new execution (with `retryOf`) from a failed or cancelled one: from `start` "
+            "with the current definition, or from `failed_step` reusing the completed steps."
+        ),
         tags=TAGS,
         request=RetrySerializer,
         responses={201: ExecutionCreatedSerializer, **errors(400, 404, 422)},
@@ -262,6 +295,8 @@ DASHBOARD_TAGS = ["Dashboards"]
 class WorkflowSummaryView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardWorkflowSummary",
+        summary="Workflow summary",
+        description="How many workflows are in each status.",
         tags=DASHBOARD_TAGS,
         responses={
             200: inline_serializer(
@@ -282,6 +317,8 @@ class WorkflowSummaryView(FlowkerAPIView):
 class ExecutionCountsView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardExecutions",
+        summary="Count executions by status",
+        description="Executions per status over a time range, optionally for one workflow.",
         tags=DASHBOARD_TAGS,
         parameters=[*_WINDOW_PARAMS, OpenApiParameter("status", enum=ExecutionStatus.values)],
         responses={
@@ -308,6 +345,10 @@ class ExecutionCountsView(FlowkerAPIView):
 class ExecutionTimeseriesView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardExecutionTimeseries",
+        summary="Executions over time",
+        description=(
+            "Execution counts per status in minute, hour or day buckets; empty buckets are zeros."
+        ),
         tags=DASHBOARD_TAGS,
         parameters=[
             OpenApiParameter("interval", enum=list(dashboards.INTERVALS)),
@@ -353,6 +394,11 @@ class ExecutionTimeseriesView(FlowkerAPIView):
 class WorkflowPerformanceView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardWorkflowPerformance",
+        summary="Workflow performance",
+        description=(
+            "Per workflow over a time range: terminal executions, success rate and p50/p95 "
+            "durations."
+        ),
         tags=DASHBOARD_TAGS,
         parameters=_WINDOW_PARAMS,
         responses={

@@ -1,9 +1,11 @@
 """Operational endpoints: /health (liveness), /readyz (readiness per dependency), /version.
 
 Each dependency check answers (status, latency_ms, error). Checks use short timeouts so a dead
-dependency makes the endpoint answer 503 quickly instead of hanging.
+dependency makes the endpoint answer 503 quickly instead of hanging. /readyz is public and
+sends a task, so each web process answers it from its last result for a few seconds.
 """
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +49,12 @@ class CheckResult:
         if self.error:
             body["error"] = self.error
         return body
+
+    def as_health(self, name: str) -> dict[str, Any]:
+        """A /health entry in upstream's words (readiness keeps up/down)."""
+        if self.ok:
+            return {"status": "healthy", "message": f"{name} connection ok"}
+        return {"status": "unhealthy", "message": f"{name} check failed: {self.error}"}
 
 
 def _timed(check: Callable[[], None]) -> CheckResult:
@@ -108,7 +116,12 @@ def check_worker() -> None:
 
     token = uuid.uuid4().hex
     timeout = settings.FLOWKER_READYZ_WORKER_TIMEOUT
-    ping.apply_async(args=[token], expires=max(timeout * 2, 5), retry=False)
+    ping.apply_async(
+        args=[token],
+        queue=settings.FLOWKER_HEALTH_QUEUE,
+        expires=max(timeout * 2, 5),
+        retry=False,
+    )
     deadline = time.monotonic() + timeout
     key = PING_KEY.format(token=token)
     while time.monotonic() < deadline:
@@ -149,6 +162,43 @@ def _run_checks(names: list[str]) -> dict[str, CheckResult]:
     return dict(zip(names, results, strict=True))
 
 
+class ReadinessCache:
+    """The last readiness answer of this process, reused for FLOWKER_READYZ_CACHE_SECONDS.
+
+    One computation at a time: callers arriving during one wait for its answer instead of
+    sending pings of their own, so a flood of /readyz costs one ping per process per period.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answer: tuple[float, dict[str, Any], int] | None = None
+
+    def get(self, compute: Callable[[], tuple[dict[str, Any], int]]) -> tuple[dict[str, Any], int]:
+        with self._lock:
+            if self._answer is not None:
+                computed_at, body, status = self._answer
+                if time.monotonic() - computed_at < settings.FLOWKER_READYZ_CACHE_SECONDS:
+                    return body, status
+            body, status = compute()
+            self._answer = (time.monotonic(), body, status)
+            return body, status
+
+
+READINESS = ReadinessCache()
+
+
+def _readiness() -> tuple[dict[str, Any], int]:
+    results = _run_checks(list(READINESS_CHECKS))
+    ready = all(result.ok for result in results.values())
+    body = {
+        "status": "healthy" if ready else "unhealthy",
+        "checks": {name: result.as_readyz() for name, result in results.items()},
+        "version": settings.FLOWKER_VERSION,
+        "deployment_mode": "embedded" if settings.FLOWKER_EMBEDDED_BROKER else "distributed",
+    }
+    return body, 200 if ready else 503
+
+
 def _uptime() -> str:
     seconds = int(time.monotonic() - STARTED_AT)
     hours, rest = divmod(seconds, 3600)
@@ -167,9 +217,19 @@ class DependencyCheckSerializer(serializers.Serializer):
     error = serializers.CharField(required=False)
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["healthy", "unhealthy"])
+    message = serializers.CharField()
+
+
 class HealthView(PublicView):
     @extend_schema(
         operation_id="health",
+        summary="Liveness",
+        description=(
+            "Whether the service reaches its database and broker: `healthy` (200) or `unhealthy` "
+            "(503), one entry per check. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -179,7 +239,7 @@ class HealthView(PublicView):
                     "version": serializers.CharField(),
                     "uptime": serializers.CharField(),
                     "timestamp": serializers.CharField(),
-                    "checks": serializers.DictField(child=DependencyCheckSerializer()),
+                    "checks": serializers.DictField(child=HealthCheckSerializer()),
                 },
             ),
             503: None,
@@ -193,7 +253,7 @@ class HealthView(PublicView):
             "version": settings.FLOWKER_VERSION,
             "uptime": _uptime(),
             "timestamp": format_timestamp(now()),
-            "checks": {name: result.as_readyz() for name, result in results.items()},
+            "checks": {name: result.as_health(name) for name, result in results.items()},
         }
         return Response(body, status=200 if healthy else 503)
 
@@ -201,6 +261,11 @@ class HealthView(PublicView):
 class ReadyzView(PublicView):
     @extend_schema(
         operation_id="readyz",
+        summary="Readiness",
+        description=(
+            "Whether this instance can do work: database, cache, broker, a worker round trip and "
+            "beat's heartbeat, each `up` or `down`; 503 when any is down. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -216,20 +281,15 @@ class ReadyzView(PublicView):
         },
     )
     def get(self, request: Any) -> Response:
-        results = _run_checks(list(READINESS_CHECKS))
-        ready = all(result.ok for result in results.values())
-        body = {
-            "status": "healthy" if ready else "unhealthy",
-            "checks": {name: result.as_readyz() for name, result in results.items()},
-            "version": settings.FLOWKER_VERSION,
-            "deployment_mode": "embedded" if settings.FLOWKER_EMBEDDED_BROKER else "distributed",
-        }
-        return Response(body, status=200 if ready else 503)
+        body, status = READINESS.get(_readiness)
+        return Response(body, status=status)
 
 
 class VersionView(PublicView):
     @extend_schema(
         operation_id="version",
+        summary="Version",
+        description="The running Flowker version. Public.",
         tags=["Operations"],
         responses=inline_serializer(
             "Version", {"version": serializers.CharField(), "requestDate": serializers.CharField()}

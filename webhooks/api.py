@@ -23,17 +23,25 @@ from flowker.api.views import FlowkerAPIView
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
+from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
 HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
 
 
 def _unauthorized() -> FlowkerError:
-    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid", status=401)
+    """The same answer whether or not the route exists (no path enumeration), saying what to
+    check."""
+    return FlowkerError(
+        "UNAUTHORIZED",
+        "API key missing or invalid, or no webhook registered for this method and path",
+        status=401,
+    )
 
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
     """`_webhook`: method, path as received, headers (canonical names, credentials removed,
-    sensitive names masked), query (last value wins) and the caller's IP."""
+    sensitive names masked), query (last value wins, sensitive names masked as headers are)
+    and the caller's IP."""
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in HIDDEN_HEADERS
     }
@@ -41,7 +49,7 @@ def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
         "method": request.method,
         "path": path,
         "headers": mask_document(headers),
-        "query": {key: request.GET[key] for key in request.GET},
+        "query": mask_document({key: request.GET[key] for key in request.GET}),
         "remote_ip": client_ip(request),
     }
 
@@ -65,6 +73,12 @@ def _parse_body(request: Any) -> dict[str, Any]:
 
 
 SCHEMA: dict[str, Any] = {
+    "description": (
+        "Starts the active workflow whose webhook trigger registered this method and path. "
+        "Authenticated by `X-Webhook-Token` when the trigger has a verify token, else by "
+        "`X-API-Key`. The JSON body becomes the execution input, with `_webhook` metadata "
+        "added. `Prefer: wait=N` answers with the results when the execution ends in time."
+    ),
     "tags": ["Webhooks"],
     "parameters": [
         *START_HEADERS,
@@ -74,7 +88,7 @@ SCHEMA: dict[str, Any] = {
     "responses": {
         201: ExecutionCreatedSerializer,
         200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
-        **errors(400, 404, 413, 422),
+        **errors(400, 404, 413, 422, 429),
     },
 }
 
@@ -93,13 +107,19 @@ class WebhookView(FlowkerAPIView):
                 )
             raise _unauthorized()
         if route.verify_token is not None:
+            caller = client_ip(request)
+            webhook_token_throttle_check(route_id=route.pk, ip=caller)
             sent = request.headers.get("X-Webhook-Token", "")
             expected = str(unseal(route.verify_token))
-            if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+            # An empty stored token (saved before the schema required one) opens nothing.
+            if not expected or not hmac.compare_digest(
+                sent.encode("utf-8"), expected.encode("utf-8")
+            ):
+                webhook_token_failure_record(route_id=route.pk, ip=caller)
                 raise FlowkerError(
                     "FLK-0362", "invalid or missing webhook verification token", status=401
                 )
-            return Actor(type="webhook", id=f"{route.method} {normalised}", ip=client_ip(request))
+            return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()
         return actor_from_request(request)
@@ -126,22 +146,26 @@ class WebhookView(FlowkerAPIView):
             },
         )
 
-    @extend_schema(operation_id="triggerWebhookPost", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookPost", summary="Trigger a webhook (POST)", **SCHEMA)
     def post(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookGet", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookGet", summary="Trigger a webhook (GET)", **SCHEMA)
     def get(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookPut", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookPut", summary="Trigger a webhook (PUT)", **SCHEMA)
     def put(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookPatch", **SCHEMA)
+    @extend_schema(
+        operation_id="triggerWebhookPatch", summary="Trigger a webhook (PATCH)", **SCHEMA
+    )
     def patch(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookDelete", **SCHEMA)
+    @extend_schema(
+        operation_id="triggerWebhookDelete", summary="Trigger a webhook (DELETE)", **SCHEMA
+    )
     def delete(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
