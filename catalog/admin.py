@@ -211,7 +211,11 @@ for route, view, name, label in [
     ("catalog/providers/", provider_list, "catalog_providers", "Providers"),
     ("catalog/templates/", template_list, "catalog_templates", "Workflow templates"),
 ]:
-    register_page(ConsolePage(route=route, view=view, name=name, section="Catalog", label=label))
+    register_page(
+        ConsolePage(
+            route=route, view=view, name=name, section="Catalog", label=label, permission=None
+        )
+    )
 
 for route, view, name in [
     ("catalog/executors/<str:key>/", executor_detail, "catalog_executor"),
@@ -220,5 +224,13 @@ for route, view, name in [
     ("catalog/templates/<str:key>/", template_detail, "catalog_template"),
 ]:
     register_page(
-        ConsolePage(route=route, view=view, name=name, section="Catalog", label=name, listed=False)
+        ConsolePage(
+            route=route,
+            view=view,
+            name=name,
+            section="Catalog",
+            label=name,
+            permission=None,
+            listed=False,
+        )
     )

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,9 +29,10 @@ from executions.breakers import breaker_list, breaker_reset
 from executions.models import Execution
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
-from flowker.admin_site import ConsolePage, register_page
-from flowker.admin_tools import run_for_each
+from flowker.admin_site import ConsolePage, guarded, register_page
+from flowker.admin_tools import RunActionsMixin, run_for_each
 from flowker.api.errors import FlowkerError
+from flowker.permissions import RUN_ACTIONS
 from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
 
@@ -70,7 +70,7 @@ def _transition_action(name: str) -> Any:
         run_for_each(modeladmin, request, queryset, service, done)
 
     action.__name__ = name
-    return admin.action(description=label, permissions=["operate"])(action)
+    return admin.action(description=label, permissions=["run"])(action)
 
 
 def _duration_text(milliseconds: float | None) -> str:
@@ -114,7 +114,7 @@ class ExecutionChangeList(ChangeList):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     change_form_template = "admin/executions/execution/change_form.html"
     list_display = [
         "id",
@@ -188,12 +188,6 @@ class ExecutionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Cancel and retry need Django's "change execution" permission, though the record
-        itself is never edited in the console."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
-
     @admin.display(description="workflow")
     def workflow_link(self, obj: Execution) -> str:
         name = getattr(obj, "workflow_name", None)
@@ -239,7 +233,7 @@ class ExecutionAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         transition = path(
             "<path:object_id>/transition/<str:name>/",
-            self.admin_site.admin_view(self.transition_view),
+            self.admin_site.admin_view(guarded(self.transition_view, RUN_ACTIONS)),
             name="executions_execution_transition",
         )
         return [transition, *super().get_urls()]
@@ -264,7 +258,7 @@ class ExecutionAdmin(admin.ModelAdmin):
         )
         error = execution.error if isinstance(execution.error, dict) else None
         transitions = []
-        if self.has_operate_permission(request):
+        if self.has_run_permission(request):
             transitions = [
                 (
                     reverse("admin:executions_execution_transition", args=[execution.pk, name]),
@@ -305,8 +299,6 @@ class ExecutionAdmin(admin.ModelAdmin):
             return HttpResponse(status=405, headers={"Allow": "POST"})
         if name not in TRANSITIONS:
             raise Http404("unknown transition")
-        if not self.has_operate_permission(request):
-            raise PermissionDenied
         execution = self.get_object(request, unquote(object_id))
         if execution is None:
             raise Http404("execution not found")
@@ -521,6 +513,7 @@ register_page(
         name="operations_breakers",
         section="Operations",
         label="Circuit breakers",
+        permission="executions.view_execution",
     )
 )
 register_page(
@@ -530,6 +523,7 @@ register_page(
         name="operations_breaker_reset",
         section="Operations",
         label="Reset a circuit breaker",
+        permission=RUN_ACTIONS,
         listed=False,
     )
 )
@@ -540,5 +534,6 @@ register_page(
         name="operations_dashboards",
         section="Operations",
         label="Dashboards",
+        permission="executions.view_execution",
     )
 )

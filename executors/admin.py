@@ -13,6 +13,7 @@ from executors.serializers import ExecutorConfigCreateSerializer
 from flowker.actors import actor_from_request
 from flowker.admin_tools import (
     JSONTextField,
+    RunActionsMixin,
     ServiceRefusalsMixin,
     flowker_error_to_form,
     run_for_each,
@@ -109,11 +110,11 @@ def _lifecycle(service: Any, done: str, description: str) -> Any:
         )
 
     action.__name__ = service.__name__.removeprefix("executor_config_")
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["run"])(action)
 
 
 @admin.register(ExecutorConfiguration)
-class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class ExecutorConfigAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = ExecutorConfigForm
     list_display = ["name", "executor_id", "provider_config", "status", "last_tested_at"]
     list_filter = ["status", "executor_id"]
@@ -146,7 +147,7 @@ class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    @admin.action(description="Test (connectivity of the first endpoint)")
+    @admin.action(description="Test (connectivity of the first endpoint)", permissions=["run"])
     def test_endpoint(self, request: HttpRequest, queryset: Any) -> None:
         results = run_for_each(
             self,

@@ -11,6 +11,15 @@ from django.http import HttpRequest
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.api.errors import FlowkerError
+from flowker.permissions import RUN_ACTIONS
+
+
+class RunActionsMixin:
+    """For ModelAdmins with actions that change state: such an action declares
+    `permissions=["run"]`, which Django checks through `has_run_permission`."""
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_ACTIONS)
 
 
 def run_for_each(

@@ -12,6 +12,7 @@ from flowker import jsoncodec
 from flowker.actors import actor_from_request
 from flowker.admin_tools import (
     JSONTextField,
+    RunActionsMixin,
     ServiceRefusalsMixin,
     flowker_error_to_form,
     run_for_each,
@@ -58,7 +59,7 @@ class ProviderConfigForm(forms.ModelForm):
 
 
 @admin.register(ProviderConfiguration)
-class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class ProviderConfigAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = ProviderConfigForm
     list_display = ["name", "provider_id", "status", "config_preview", "updated_at"]
     list_filter = ["provider_id", "status"]
@@ -100,7 +101,7 @@ class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    @admin.action(description="Enable selected provider configurations")
+    @admin.action(description="Enable selected provider configurations", permissions=["run"])
     def enable(self, request: HttpRequest, queryset: Any) -> None:
         run_for_each(
             self,
@@ -110,7 +111,7 @@ class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
             "Enabled",
         )
 
-    @admin.action(description="Disable selected provider configurations")
+    @admin.action(description="Disable selected provider configurations", permissions=["run"])
     def disable(self, request: HttpRequest, queryset: Any) -> None:
         run_for_each(
             self,
@@ -120,7 +121,9 @@ class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
             "Disabled",
         )
 
-    @admin.action(description="Test connectivity of selected provider configurations")
+    @admin.action(
+        description="Test connectivity of selected provider configurations", permissions=["run"]
+    )
     def test_connectivity(self, request: HttpRequest, queryset: Any) -> None:
         results = run_for_each(
             self,

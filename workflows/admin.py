@@ -15,6 +15,7 @@ from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.admin_tools import (
     JSONTextField,
+    RunActionsMixin,
     ServiceRefusalsMixin,
     flowker_error_to_form,
     run_for_each,
@@ -134,7 +135,7 @@ def _lifecycle(service: Any, name: str, done: str, description: str) -> Any:
         )
 
     action.__name__ = name
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["run"])(action)
 
 
 def _pretty(value: Any) -> str:
@@ -142,7 +143,7 @@ def _pretty(value: Any) -> str:
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = WorkflowForm
     list_display = ["name", "status", "node_count", "routes", "updated_at"]
     list_filter = ["status"]
@@ -264,7 +265,7 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         self.delete_queryset(request, queryset)
         return None
 
-    @admin.action(description="Clone (as a draft named “<name> (copy)”)")
+    @admin.action(description="Clone (as a draft named “<name> (copy)”)", permissions=["run"])
     def clone(self, request: HttpRequest, queryset: Any) -> None:
         run_for_each(
             self,

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from flowker.actors import actor_from_request
+from flowker.admin_tools import RunActionsMixin
 from flowker.api.errors import FlowkerError
 from flowker.apikeys import services
 from flowker.apikeys.models import ApiKey
@@ -19,7 +20,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(RunActionsMixin, admin.ModelAdmin):
     list_display = ["name", "masked_key", "created_at", "revoked_at", "is_active"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
@@ -53,7 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             request, f"API key {api_key.name!r} created. Copy it now, it is not shown again: {raw}"
         )
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["run"])
     def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
         actor = actor_from_request(request)
         revoked = 0

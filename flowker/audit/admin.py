@@ -5,12 +5,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from flowker.admin_tools import RunActionsMixin
 from flowker.audit import services
 from flowker.audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RunActionsMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "event_type",
@@ -39,7 +40,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Verify the hash chain up to the newest selected event")
+    @admin.action(
+        description="Verify the hash chain up to the newest selected event", permissions=["run"]
+    )
     def verify_chain(self, request: HttpRequest, queryset: Any) -> None:
         newest = queryset.order_by("-id").first()
         result = services.audit_verify(event=newest)
