@@ -32,7 +32,8 @@ STANDARD_URL_SUFFIXES = ("_changelist", "_add", "_history", "_delete", "_change"
 WORKFLOW = {
     "name": "permissions",
     "nodes": [
-        {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0}, "data": {"triggerType": "manual"}},
+        {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0},
+         "data": {"triggerType": "manual"}},
         {"id": "log", "type": "action", "position": {"x": 200, "y": 0}, "data": {"action": "log"}},
     ],
     "edges": [{"id": "e1", "source": "t", "target": "log"}],
