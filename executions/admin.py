@@ -30,7 +30,7 @@ from executions.models import Execution
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.admin_site import ConsolePage, guarded, register_page
-from flowker.admin_tools import RunActionsMixin, run_for_each
+from flowker.admin_tools import RunActionsMixin, graph_node_urls, run_for_each
 from flowker.api.errors import FlowkerError
 from flowker.permissions import RUN_ACTIONS
 from workflows.graph_svg import render_workflow_svg
@@ -254,7 +254,10 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     def _execution_context(self, request: HttpRequest, execution: Execution) -> dict[str, Any]:
         steps = list(execution.steps.order_by("step_number"))
         svg = render_workflow_svg(
-            execution.nodes or [], execution.edges or [], steps=_path_steps(execution, steps)
+            execution.nodes or [],
+            execution.edges or [],
+            steps=_path_steps(execution, steps),
+            node_urls=graph_node_urls(execution.nodes or []),
         )
         error = execution.error if isinstance(execution.error, dict) else None
         transitions = []
@@ -267,8 +270,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
                 for name, (_, _, label) in TRANSITIONS.items()
             ]
         return {
-            # render_workflow_svg escapes every string it takes from the snapshot.
-            "execution_path_svg": mark_safe(svg),  # noqa: S308
+            "execution_path_svg": svg,
             "execution_steps": [
                 {
                     "number": step.step_number,
@@ -438,7 +440,8 @@ def stacked_bar_chart_svg(bars: list[dict[str, Any]], *, title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flowker-chart" role="img"'
         f' viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" width="{CHART_WIDTH}"'
-        f' height="{CHART_HEIGHT}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">'
+        f' height="{CHART_HEIGHT}" style="width: 100%; height: auto"'
+        ' font-family="system-ui, -apple-system, Segoe UI, sans-serif">'
         f"{''.join(parts)}</svg>"
     )
 

@@ -1,6 +1,7 @@
 """Helpers for admin actions and forms that call services (never re-implement a rule)."""
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,29 @@ from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.api.errors import FlowkerError
 from flowker.permissions import RUN_ACTIONS
+
+
+def graph_node_urls(nodes: list[Any]) -> dict[str, str]:
+    """Node id → the console page of the executor or provider configuration the node calls."""
+    from django.urls import reverse
+
+    targets = (
+        ("executorConfigId", "admin:executors_executorconfiguration_change"),
+        ("providerConfigId", "admin:providers_providerconfiguration_change"),
+    )
+    urls = {}
+    for node in nodes or []:
+        data = node.get("data") if isinstance(node, dict) else None
+        if not isinstance(data, dict):
+            continue
+        for key, url_name in targets:
+            try:
+                config_id = uuid.UUID(str(data.get(key)))
+            except ValueError:
+                continue
+            urls[str(node.get("id"))] = reverse(url_name, args=[config_id])
+            break
+    return urls
 
 
 class RunActionsMixin:

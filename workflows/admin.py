@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.contrib.admin import actions as admin_actions
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from rest_framework.exceptions import ValidationError
 
 from flowker import jsoncodec
@@ -18,6 +17,7 @@ from flowker.admin_tools import (
     RunActionsMixin,
     ServiceRefusalsMixin,
     flowker_error_to_form,
+    graph_node_urls,
     run_for_each,
 )
 from flowker.api.errors import FlowkerError, envelope_for
@@ -210,9 +210,9 @@ class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
 
     @admin.display(description="graph")
     def graph(self, obj: Workflow) -> str:
-        svg = render_workflow_svg(masked_nodes(obj.nodes or []), obj.edges or [])
-        # render_workflow_svg escapes every string it takes from the definition.
-        return format_html('<div style="overflow-x: auto">{}</div>', mark_safe(svg))  # noqa: S308
+        nodes = masked_nodes(obj.nodes or [])
+        svg = render_workflow_svg(nodes, obj.edges or [], node_urls=graph_node_urls(nodes))
+        return format_html('<div class="flowker-graph-frame">{}</div>', svg)
 
     @admin.display(description="nodes")
     def shown_nodes(self, obj: Workflow) -> str:
