@@ -21,18 +21,29 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from executions import dashboards, services
 from executions.breakers import breaker_list, breaker_reset
+from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus
 from executions.models import Execution
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
-from flowker.admin_site import ConsolePage, guarded, register_page
-from flowker.admin_tools import RunActionsMixin, graph_node_urls, run_for_each
+from flowker.admin_site import ConsolePage, guarded, register_home, register_page
+from flowker.admin_tools import (
+    RunActionsMixin,
+    badge,
+    graph_node_urls,
+    moment,
+    run_for_each,
+    short_id,
+)
 from flowker.api.errors import FlowkerError
+from flowker.health import dependency_health
 from flowker.permissions import RUN_ACTIONS
+from flowker.sealing import mask_document
 from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
 
@@ -51,23 +62,57 @@ def _retry_from(start_from: str) -> Any:
     return retry
 
 
-# name → (service, success message, label); used by the list actions and the change-page buttons.
+# name → (service, success message, label, statuses the service accepts); used by the list
+# actions and by the change-page buttons, which show only where the service would act.
 TRANSITIONS = {
-    "cancel": (_cancel, "Cancelled", "Cancel"),
-    "retry_from_start": (_retry_from("start"), "Retried from start", "Retry from start"),
+    "cancel": (_cancel, "Cancelled", "Cancel", ACTIVE),
+    "retry_from_start": (
+        _retry_from("start"),
+        "Retried from start",
+        "Retry from start",
+        RETRYABLE,
+    ),
     "retry_from_failed_step": (
         _retry_from("failed_step"),
         "Retried from the failed step",
         "Retry from the failed step",
+        RETRYABLE,
     ),
 }
 
 
+class ErrorCodeFilter(admin.SimpleListFilter):
+    title = "error code"
+    parameter_name = "error_code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        codes = (
+            Execution.objects.filter(status=ExecutionStatus.FAILED)
+            .order_by()
+            .values_list("error__code", flat=True)
+            .distinct()[:50]
+        )
+        return [(code, code) for code in sorted(c for c in codes if isinstance(c, str))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(error__code=self.value()) if self.value() else queryset
+
+
 def _transition_action(name: str) -> Any:
-    service, done, label = TRANSITIONS[name]
+    service, done, label, _ = TRANSITIONS[name]
 
     def action(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-        run_for_each(modeladmin, request, queryset, service, done)
+        results = run_for_each(modeladmin, request, queryset, service, done)
+        if results and name != "cancel":
+            links = format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                (
+                    (reverse("admin:executions_execution_change", args=[new.pk]), str(new.pk)[:8])
+                    for new in results
+                ),
+            )
+            modeladmin.message_user(request, format_html("New executions: {}", links))
 
     action.__name__ = name
     return admin.action(description=label, permissions=["run"])(action)
@@ -108,6 +153,12 @@ def _path_steps(execution: Execution, steps: list[Any]) -> dict[str, dict[str, A
     return drawn
 
 
+def _with_workflow_name(queryset: Any) -> Any:
+    # Not select_related: a deleted workflow keeps its executions, and the join would drop them.
+    name = Workflow.objects.filter(pk=OuterRef("workflow_id")).values("name")[:1]
+    return queryset.annotate(workflow_name=Subquery(name))
+
+
 class ExecutionChangeList(ChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
         return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
@@ -117,16 +168,18 @@ class ExecutionChangeList(ChangeList):
 class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     change_form_template = "admin/executions/execution/change_form.html"
     list_display = [
-        "id",
-        "status",
+        "short_id",
+        "status_badge",
         "workflow_link",
-        "started_at",
-        "completed_at",
+        "started",
         "duration",
         "error_code",
     ]
-    list_filter = ["status", "workflow"]
-    search_fields = ["id"]
+    list_display_links = ["short_id"]
+    list_filter = ["status", "workflow", ErrorCodeFilter, "started_at"]
+    search_fields = ["id", "=idempotency_key"]
+    search_help_text = "An execution id (or its first characters) or an idempotency key."
+    list_per_page = 50
     ordering = ["-started_at", "-id"]
     actions = [_transition_action(name) for name in TRANSITIONS]
     fieldsets = [
@@ -136,7 +189,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
                 "fields": [
                     "id",
                     "workflow_link",
-                    "status",
+                    "status_badge",
                     "progress",
                     "retry_of_link",
                     "retries",
@@ -156,7 +209,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     readonly_fields = [
         "id",
         "workflow_link",
-        "status",
+        "status_badge",
         "progress",
         "retry_of_link",
         "retries",
@@ -172,9 +225,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        # Not select_related: a deleted workflow keeps its executions, and the join would drop them.
-        name = Workflow.objects.filter(pk=OuterRef("workflow_id")).values("name")[:1]
-        return super().get_queryset(request).annotate(workflow_name=Subquery(name))
+        return _with_workflow_name(super().get_queryset(request))
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ExecutionChangeList
@@ -187,6 +238,18 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj: Execution) -> str:
+        return short_id(obj.pk)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Execution) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj: Execution) -> str:
+        return moment(obj.started_at)
 
     @admin.display(description="workflow")
     def workflow_link(self, obj: Execution) -> str:
@@ -203,7 +266,8 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     @admin.display(description="error")
     def error_code(self, obj: Execution) -> str:
         error = obj.error if isinstance(obj.error, dict) else {}
-        return error.get("code") or "—"
+        code = error.get("code")
+        return format_html("<code>{}</code>", code) if code else "—"
 
     @admin.display(description="steps")
     def progress(self, obj: Execution) -> str:
@@ -267,7 +331,8 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
                     reverse("admin:executions_execution_transition", args=[execution.pk, name]),
                     label,
                 )
-                for name, (_, _, label) in TRANSITIONS.items()
+                for name, (_, _, label, sources) in TRANSITIONS.items()
+                if execution.status in sources
             ]
         return {
             "execution_path_svg": svg,
@@ -278,11 +343,15 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
                     "step_name": step.step_name,
                     "node_type": step.node_type,
                     "status": step.status,
+                    "badge": badge(step.status),
                     "duration": _duration_text(step.duration_ms),
                     "attempts": len(step.attempts or []),
                     "status_code": (step.call_details or {}).get("statusCode"),
                     "error_code": step.error_code,
                     "error_message": step.error_message,
+                    "details": _pretty(mask_document(step.call_details))
+                    if step.call_details
+                    else "",
                 }
                 for step in steps
             ],
@@ -304,7 +373,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
         execution = self.get_object(request, unquote(object_id))
         if execution is None:
             raise Http404("execution not found")
-        service, done, _ = TRANSITIONS[name]
+        service, done, _, _ = TRANSITIONS[name]
         queryset = self.get_queryset(request).filter(pk=execution.pk)
         results = run_for_each(self, request, queryset, service, done)
         # A retry's page is the new execution's; cancel returns the execution itself.
@@ -353,7 +422,10 @@ def breaker_reset_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{key}: {exc.code} {exc.message}")
     else:
         messages.success(request, f"Breaker {key} reset: closed, failure count cleared.")
-    return HttpResponseRedirect(reverse("admin:operations_breakers"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("admin:operations_breakers")
+    return HttpResponseRedirect(back)
 
 
 # Stacked series of the executions chart, bottom up: name, colour, legend label.
@@ -509,6 +581,96 @@ def dashboards_view(request: HttpRequest) -> TemplateResponse:
     )
 
 
+HOME_WINDOW = datetime.timedelta(hours=2)
+HOME_FAILURES = 10
+
+
+def _open_breakers() -> list[dict[str, Any]]:
+    reset_after = datetime.timedelta(seconds=settings.FLOWKER_BREAKER_RESET_SECONDS)
+    return [
+        {
+            "breaker": breaker,
+            "config_url": reverse(BREAKER_CONFIG_URLS[breaker.kind], args=[breaker.config.pk]),
+            "next_trial": breaker.opened_at + reset_after if breaker.opened_at else None,
+        }
+        for breaker in breaker_list()
+        if breaker.state in ("open", "half-open")
+    ]
+
+
+def _latest_failures() -> list[dict[str, Any]]:
+    failed = _with_workflow_name(
+        Execution.objects.filter(status=ExecutionStatus.FAILED).defer(*LIST_DEFERRED)
+    ).order_by("-completed_at", "-id")[:HOME_FAILURES]
+    rows = []
+    for execution in failed:
+        error = execution.error if isinstance(execution.error, dict) else {}
+        rows.append(
+            {
+                "id": short_id(execution.pk),
+                "url": reverse("admin:executions_execution_change", args=[execution.pk]),
+                "workflow": execution.workflow_name or f"deleted workflow {execution.workflow_id}",
+                "code": error.get("code"),
+                "message": error.get("message"),
+                "when": moment(execution.completed_at),
+            }
+        )
+    return rows
+
+
+def home_dashboard(request: HttpRequest) -> dict[str, Any] | None:
+    """The console's home: what is failing now and whether the platform is healthy."""
+    if not request.user.has_perm("executions.view_execution"):
+        return None
+    end = timezone.now()
+    series = dashboards.execution_timeseries(interval="minute", start=end - HOME_WINDOW, end=end)
+    chart = stacked_bar_chart_svg(
+        timeseries_bars(series), title="Executions started per minute, last 2 hours (UTC)"
+    )
+    health = [
+        {
+            "name": name,
+            "status": result.status,
+            "badge": badge(result.status),
+            "error": result.error,
+        }
+        for name, result in dependency_health().items()
+    ]
+    return {
+        "home": {
+            "generated_at": end,
+            # stacked_bar_chart_svg escapes every label it draws.
+            "chart": mark_safe(chart),  # noqa: S308
+            "performance": _performance_rows(
+                dashboards.workflow_performance(start=end - datetime.timedelta(hours=24), end=end)
+            ),
+            "breakers": _open_breakers(),
+            "failures": _latest_failures(),
+            "health": health,
+            "refresh_url": reverse("admin:operations_home"),
+        }
+    }
+
+
+def home_fragment_view(request: HttpRequest) -> TemplateResponse:
+    """The home dashboard alone, which the home page fetches to refresh its figures."""
+    return TemplateResponse(
+        request, "admin/flowker/home_dashboard.html", home_dashboard(request) or {}
+    )
+
+
+register_home(home_dashboard)
+register_page(
+    ConsolePage(
+        route="operations/home/",
+        view=home_fragment_view,
+        name="operations_home",
+        section="Operations",
+        label="Home dashboard",
+        permission="executions.view_execution",
+        listed=False,
+    )
+)
 register_page(
     ConsolePage(
         route="operations/breakers/",

@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
 
@@ -30,6 +30,8 @@ class ConsolePage:
 
 
 _pages: list[ConsolePage] = []
+# Callables (request → context or None) whose figures make the console's home a dashboard.
+_home_parts: list[Callable[[HttpRequest], dict[str, Any] | None]] = []
 
 
 def guarded(view: Callable[..., Any], permission: str | None) -> Callable[..., Any]:
@@ -54,10 +56,23 @@ def register_page(page: ConsolePage) -> None:
     _pages.append(page)
 
 
+def register_home(part: Callable[[HttpRequest], dict[str, Any] | None]) -> None:
+    _home_parts.append(part)
+
+
+def home_context(request: HttpRequest) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for part in _home_parts:
+        context.update(part(request) or {})
+    return context
+
+
 class FlowkerAdminSite(admin.AdminSite):
     site_header = "Flowker console"
     site_title = "Flowker"
     index_title = "Operations"
+    # No public site behind the console: Django's "View site" link would lead to a 404.
+    site_url = None
 
     def get_urls(self) -> list[Any]:
         extra = [
@@ -66,14 +81,31 @@ class FlowkerAdminSite(admin.AdminSite):
         ]
         return extra + super().get_urls()
 
-    def each_context(self, request: Any) -> dict[str, Any]:
-        context = super().each_context(request)
-        sections: dict[str, list[ConsolePage]] = {}
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().index(request, {**home_context(request), **(extra_context or {})})
+
+    def get_app_list(self, request: Any, app_label: str | None = None) -> list[dict[str, Any]]:
+        """The model apps, then the console's own pages as sections of their own, so the index
+        and the sidebar of every page list them (each only to users who may open it)."""
+        apps = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return apps
+        sections: dict[str, list[dict[str, Any]]] = {}
         for page in _pages:
-            if page.listed:
-                sections.setdefault(page.section, []).append(page)
-        context["console_sections"] = sections
-        return context
+            if page.listed and (page.permission is None or request.user.has_perm(page.permission)):
+                url = reverse(f"{self.name}:{page.name}")
+                entry = {"name": page.label, "object_name": page.name, "admin_url": url}
+                sections.setdefault(page.section, []).append({**entry, "view_only": True})
+        return apps + [
+            {
+                "name": section,
+                "app_label": section.lower(),
+                "app_url": entries[0]["admin_url"],
+                "has_module_perms": True,
+                "models": entries,
+            }
+            for section, entries in sections.items()
+        ]
 
 
 class FlowkerAdminConfig(AdminConfig):

@@ -239,3 +239,8 @@ class VersionView(PublicView):
         return Response(
             {"version": settings.FLOWKER_VERSION, "requestDate": format_timestamp(now())}
         )
+
+
+def dependency_health() -> dict[str, CheckResult]:
+    """Every readiness check, for the console's home (the same checks /readyz can run)."""
+    return _run_checks(list(READINESS_CHECKS))
