@@ -16,8 +16,10 @@ from flowker.admin_tools import (
     JSONTextField,
     RunActionsMixin,
     ServiceRefusalsMixin,
+    badge,
     flowker_error_to_form,
     graph_node_urls,
+    moment,
     run_for_each,
 )
 from flowker.api.errors import FlowkerError, envelope_for
@@ -145,7 +147,7 @@ def _pretty(value: Any) -> str:
 @admin.register(Workflow)
 class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = WorkflowForm
-    list_display = ["name", "status", "node_count", "routes", "updated_at"]
+    list_display = ["name", "status_badge", "node_count", "routes", "updated"]
     list_filter = ["status"]
     search_fields = ["name"]
     ordering = ["-updated_at"]
@@ -196,6 +198,14 @@ class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
                 show_save=False, show_save_and_continue=False, show_save_and_add_another=False
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Workflow) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj: Workflow) -> str:
+        return moment(obj.updated_at)
 
     @admin.display(description="nodes")
     def node_count(self, obj: Workflow) -> int:
