@@ -35,9 +35,10 @@ def badge(status: Any) -> str:
 
 
 def short_id(value: Any) -> str:
-    """The first 8 characters, the whole id on hover (and in the copied text's title)."""
+    """The last 8 characters, the whole id on hover. Ids are UUIDv7, whose first characters
+    are a timestamp shared by everything created in the same minute; the last are random."""
     text = str(value)
-    return format_html('<span class="flk-id" title="{}">{}</span>', text, text[:8])
+    return format_html('<span class="flk-id" title="{}">…{}</span>', text, text[-8:])
 
 
 def moment(value: datetime.datetime | None, *, micro: bool = False) -> str:
