@@ -108,7 +108,7 @@ def _transition_action(name: str) -> Any:
                 ", ",
                 '<a href="{}">{}</a>',
                 (
-                    (reverse("admin:executions_execution_change", args=[new.pk]), str(new.pk)[:8])
+                    (reverse("admin:executions_execution_change", args=[new.pk]), short_id(new.pk))
                     for new in results
                 ),
             )
@@ -178,7 +178,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
     list_display_links = ["short_id"]
     list_filter = ["status", "workflow", ErrorCodeFilter, "started_at"]
     search_fields = ["id", "=idempotency_key"]
-    search_help_text = "An execution id (or its first characters) or an idempotency key."
+    search_help_text = "An execution id (or any part of it) or an exact idempotency key."
     list_per_page = 50
     ordering = ["-started_at", "-id"]
     actions = [_transition_action(name) for name in TRANSITIONS]
