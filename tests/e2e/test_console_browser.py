@@ -190,7 +190,11 @@ def test_viewer_sees_every_page_but_is_offered_no_action(
     assert refused.status == 403
     provider.refresh_from_db()
     assert provider.status == "active"
+    # The last screenshot shows the home in the dark theme (Django's admin follows the system).
+    page.emulate_media(color_scheme="dark")
     page.goto("/admin/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
 
 
 def test_graph_fits_a_1280_wide_screen(

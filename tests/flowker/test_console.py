@@ -302,3 +302,10 @@ def test_verify_chain_names_and_links_the_first_broken_event(admin_client):
     [message] = _messages(response)
     assert f"broken at event {events[1].event_id}" in message
     assert f'href="/admin/audit/auditevent/{events[1].pk}/change/"' in message
+
+
+def test_dashboards_page_lists_each_workflow_status_once(admin_client, workflow):
+    page = admin_client.get("/admin/operations/dashboards/").content.decode()
+
+    assert page.count('id="workflows-active"') == 1
+    assert page.count(">Active</th>") == 1
