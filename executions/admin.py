@@ -630,11 +630,11 @@ def home_dashboard(request: HttpRequest) -> dict[str, Any] | None:
     health = [
         {
             "name": name,
-            "status": result.status,
-            "badge": badge(result.status),
-            "error": result.error,
+            "status": check["status"],
+            "badge": badge(check["status"]),
+            "error": check.get("error"),
         }
-        for name, result in dependency_health().items()
+        for name, check in dependency_health().items()
     ]
     return {
         "home": {
