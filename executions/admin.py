@@ -431,7 +431,8 @@ def breaker_reset_view(request: HttpRequest) -> HttpResponse:
 CHART_SERIES = (
     ("completed", "#16a34a", "completed"),
     ("failed", "#dc2626", "failed"),
-    ("other", "#94a3b8", "pending, running or cancelled"),
+    ("cancelled", "#f59e0b", "cancelled"),
+    ("other", "#94a3b8", "pending or running"),
 )
 CHART_WIDTH, CHART_HEIGHT = 760, 260
 CHART_MARGIN = {"left": 44, "right": 12, "top": 32, "bottom": 28}
@@ -514,21 +515,24 @@ def stacked_bar_chart_svg(bars: list[dict[str, Any]], *, title: str) -> str:
 
 
 def timeseries_bars(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """execution_timeseries buckets as chart bars: completed, failed and everything else."""
+    """execution_timeseries buckets as chart bars: completed, failed, cancelled and the rest
+    (still pending or running)."""
     bars = []
     for item in items:
         start = item["bucketStart"].astimezone(datetime.UTC)
-        other = item["total"] - item["completed"] - item["failed"]
+        other = item["total"] - item["completed"] - item["failed"] - item["cancelled"]
         bars.append(
             {
                 "label": f"{start:%H:%M}",
                 "tooltip": (
                     f"{start:%Y-%m-%d %H:%M} UTC: {item['total']} executions, "
-                    f"{item['completed']} completed, {item['failed']} failed, {other} other"
+                    f"{item['completed']} completed, {item['failed']} failed, "
+                    f"{item['cancelled']} cancelled, {other} pending or running"
                 ),
                 "values": {
                     "completed": item["completed"],
                     "failed": item["failed"],
+                    "cancelled": item["cancelled"],
                     "other": other,
                 },
             }
