@@ -316,6 +316,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
 
     def _execution_context(self, request: HttpRequest, execution: Execution) -> dict[str, Any]:
         steps = list(execution.steps.order_by("step_number"))
+        longest = max((step.duration_ms or 0 for step in steps), default=0) or 1
         svg = render_workflow_svg(
             execution.nodes or [],
             execution.edges or [],
@@ -344,6 +345,8 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
                     "status": step.status,
                     "badge": badge(step.status),
                     "duration": _duration_text(step.duration_ms),
+                    # The timeline bar: the step's share of the longest step, at least a sliver.
+                    "bar_percent": max(2, round(100 * (step.duration_ms or 0) / longest)),
                     "attempts": len(step.attempts or []),
                     "status_code": (step.call_details or {}).get("statusCode"),
                     "error_code": step.error_code,

@@ -309,3 +309,26 @@ def test_dashboards_page_lists_each_workflow_status_once(admin_client, workflow)
 
     assert page.count('id="workflows-active"') == 1
     assert page.count(">Active</th>") == 1
+
+
+def test_step_timeline_bars_are_each_steps_share_of_the_longest(admin_client, workflow):
+    from executions.models import ExecutionStep
+
+    execution = _failed(workflow)
+    for number, (node, took) in enumerate([("t", 250), ("log", 1000)], start=1):
+        ExecutionStep.objects.create(
+            execution=execution,
+            step_number=number,
+            node_id=node,
+            node_type="action",
+            step_name=node,
+            status="completed",
+            started_at=execution.started_at,
+            completed_at=execution.started_at,
+            duration_ms=took,
+        )
+
+    page = admin_client.get(f"/admin/executions/execution/{execution.pk}/change/")
+
+    assert [s["bar_percent"] for s in page.context["execution_steps"]] == [25, 100]
+    assert 'style="width: 25%"' in page.content.decode()
