@@ -106,6 +106,7 @@ def test_operator_finds_a_failing_provider_disables_it_and_retries_the_failures(
     provider = _create_provider(page, stub_server)
     page.goto(f"/admin/providers/providerconfiguration/{provider.pk}/change/")
     assert SECRET not in page.content()
+    assert f'"****{SECRET[-4:]}"' in page.input_value("#id_config")
     _submit(page, "#config-actions input[value='Test connectivity']")
     assert any(m.startswith("PASSED") for m in _messages(page))
     assert page.locator("#config-test .stage").count() == 3
