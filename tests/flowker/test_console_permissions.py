@@ -220,3 +220,17 @@ def test_a_viewer_reads_every_console_list(viewer_client, one_of_each):
             continue
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert viewer_client.get(url).status_code == 200, url
+
+
+def test_bootstrap_completes_the_groups_after_they_lost_permissions(console_groups):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    operator = Group.objects.get(name="operator")
+    operator.permissions.clear()
+
+    call_command("flowker_bootstrap", stdout=StringIO())
+
+    granted = {p.codename for p in operator.permissions.all()}
+    assert {"run_actions", "view_execution", "change_providerconfiguration"} <= granted
