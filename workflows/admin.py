@@ -140,7 +140,7 @@ def _lifecycle(service: Any, name: str, done: str, description: str) -> Any:
     return admin.action(description=description, permissions=["run"])(action)
 
 
-@admin.action(description="Activate")
+@admin.action(description="Activate", permissions=["run"])
 def activate(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
     activated = run_for_each(
         modeladmin,
