@@ -196,6 +196,7 @@ def template_form_class(spec: registry.TemplateSpec) -> type[forms.Form]:
     fields: dict[str, forms.Field] = {}
     for name, prop in (schema.get("properties") or {}).items():
         options = {
+            "label": name,  # the parameter's name, as the API and the guide spell it
             "required": name in required,
             "help_text": prop.get("description", ""),
             "initial": prop.get("default"),

@@ -75,12 +75,13 @@ def _create_provider(page, stub):
     return ProviderConfiguration.objects.get(name="FraudShield")
 
 
-def _build_workflow(page, provider):
+def _build_workflow(page, provider, screenshot):
     page.goto("/admin/catalog/templates/payment-fraud-check/")
     _submit(page, "#template-build")
     page.fill("#id_workflowName", "payments")
     page.select_option("#id_fraudProviderConfigId", str(provider.pk))
     page.fill("#id_verifyToken", VERIFY_TOKEN)
+    screenshot("template")
     _submit(page, "#template-build-form input[type=submit]")
     page.wait_for_url("**/workflows/workflow/*/change/")
     workflow = Workflow.objects.get(name="payments")
@@ -113,7 +114,7 @@ def test_operator_finds_a_failing_provider_disables_it_and_retries_the_failures(
     screenshot("provider")
 
     # A workflow from the template, activated, triggered through its webhook.
-    workflow = _build_workflow(page, provider)
+    workflow = _build_workflow(page, provider, screenshot)
     good = _terminal(_trigger(live_server))
     assert good.status == "completed"
     page.goto(f"/admin/executions/execution/{good.pk}/change/")
@@ -165,10 +166,11 @@ def test_operator_finds_a_failing_provider_disables_it_and_retries_the_failures(
 def test_viewer_sees_every_page_but_is_offered_no_action(
     console_page, screenshot, live_server, worker, stub_server, viewer_user
 ):
-    from tests.factories import make_provider_config
+    from tests.factories import make_executor_config, make_provider_config
 
     page = console_page
     provider = make_provider_config(base_url=stub_server.url)
+    executor = make_executor_config(provider)
     log_in(page, "viewer", "viewer-password")
 
     assert page.locator("#console-dashboard").count() == 1
@@ -177,6 +179,10 @@ def test_viewer_sees_every_page_but_is_offered_no_action(
     assert page.locator("#config-actions").count() == 0
     page.goto("/admin/providers/providerconfiguration/")
     assert page.locator("select[name=action]").count() == 0
+    page.goto(f"/admin/executors/executorconfiguration/{executor.pk}/change/")
+    assert page.locator("#config-test").inner_text().strip().endswith("Not tested yet.")
+    assert page.locator("#config-actions").count() == 0
+    screenshot("executor")
     page.goto("/admin/operations/breakers/")
     assert page.locator("#breakers input[value=Reset]").count() == 0
     screenshot("breakers")
