@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -41,6 +42,9 @@ def console_page(live_server, monkeypatch) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+            # The test's ORM calls ran while Playwright's loop was current, so they used a
+            # connection of their own that pytest-django's teardown does not know about.
+            connections.close_all()
 
 
 @pytest.fixture
