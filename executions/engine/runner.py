@@ -264,7 +264,7 @@ def _run_action(run: Run, node: dict[str, Any]) -> None:
     name = action_name(data)
     if name == "set_output":
         try:
-            filled = templating.fill(data.get("output") or {}, run.context())
+            filled = templating.fill(data.get("output") or {}, run.context(), "output")
         except templating.TemplateError as exc:
             _fail_step(run, node, started, "FLK-0504", str(exc))
         _record(run, node, StepStatus.COMPLETED, started=started, output={**data, "output": filled})

@@ -246,6 +246,15 @@ VALIDATION_CASES = [
         "nodes[3].data.output",
     ),
     (
+        "set_output template string too long",
+        lambda b: b["nodes"][3].update(
+            data={"action": "set_output", "output": {"note": "{{ workflow.a }}" + "x" * 10_000}}
+        ),
+        400,
+        "FLK-0302",
+        "nodes[3].data.output.note",
+    ),
+    (
         "unknown executorId",
         _set_data(1, "executorId", "fax.send"),
         404,
