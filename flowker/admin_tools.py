@@ -1,6 +1,5 @@
 """Helpers for admin actions and forms that call services (never re-implement a rule)."""
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +61,7 @@ class JSONTextField(forms.CharField):
             return None
         try:
             return jsoncodec.loads(text)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             raise forms.ValidationError(f"invalid JSON: {exc}") from exc
 
 
