@@ -1,9 +1,14 @@
 """The hash-chained, append-only audit trail and its API."""
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
@@ -77,6 +82,64 @@ def test_database_refuses_truncate_unless_the_session_allows_it():
             cursor.execute("SET LOCAL flowker.allow_truncate = 'off'")
             cursor.execute("TRUNCATE audit_events")
     assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_test_database_lets_a_session_that_asks_truncate_the_trail():
+    make_audit_event()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_events")
+        assert AuditEvent.objects.count() == 0
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def production_database():
+    """A database migrated with the production settings, never marked as a test database;
+    yields a connection string for it."""
+    settings = connection.settings_dict
+    name = f"{settings['NAME']}_production"[:63]
+    server = {
+        "host": settings["HOST"] or "127.0.0.1",
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        credentials = server["user"] + (f":{server['password']}" if server["password"] else "")
+        url = f"postgres://{credentials}@{server['host']}:{server['port']}/{name}"
+        environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "flowker.settings"}
+        environment["DATABASE_URL"] = url
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "audit", "--noinput", "-v", "0"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=environment,
+            check=True,
+            timeout=120,
+        )
+        yield url
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_database_not_marked_for_tests_refuses_truncate_even_when_the_session_asks(
+    production_database,
+):
+    with psycopg.connect(production_database, options="-c flowker.allow_truncate=on") as app:
+        with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is not allowed"):
+            app.execute("TRUNCATE audit_events")
+        app.rollback()
+        # Claiming the test marker at session level does not help: it is read from the catalog.
+        name = app.info.dbname
+        app.execute(f"SET flowker.test_database = '{name}'")
+        app.execute("SET flowker.allow_truncate = 'on'")
+        with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is not allowed"):
+            app.execute("TRUNCATE audit_events")
 
 
 def _tamper(statement: str, params: list) -> None:
