@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from executions.engine.budget import DocumentTooLarge, SizeBudget
 from flowker import jsoncodec
 from flowker.paths import InvalidPath, MissingPath, get_path, parse_path
 
@@ -95,25 +96,40 @@ def _lookup(context: dict[str, Any], path: str) -> Any:
 
 
 def fill(value: Any, context: dict[str, Any], where: str = "") -> Any:
-    """`value` with every template filled from `context`."""
+    """`value` with every template filled from `context`; the values filled in may add up to
+    at most MAX_DOCUMENT_BYTES."""
+    return _fill(value, context, where, SizeBudget({}))
+
+
+def _fill(value: Any, context: dict[str, Any], where: str, budget: SizeBudget) -> Any:
     if isinstance(value, str):
         try:
-            return _fill_text(value, context, where)
+            return _fill_text(value, context, where, budget)
         except TemplateError as exc:
             raise TemplateError(exc.message, where) from None
+        except DocumentTooLarge as exc:
+            raise TemplateError(str(exc), where) from None
     if isinstance(value, dict):
-        return {key: fill(item, context, _child(where, key)) for key, item in value.items()}
+        return {
+            key: _fill(item, context, _child(where, key), budget) for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [fill(item, context, _child(where, index)) for index, item in enumerate(value)]
+        return [
+            _fill(item, context, _child(where, index), budget) for index, item in enumerate(value)
+        ]
     return value
 
 
-def _fill_text(text: str, context: dict[str, Any], where: str) -> Any:
+def _fill_text(text: str, context: dict[str, Any], where: str, budget: SizeBudget) -> Any:
     matches = _templates(text, where)
-    if len(matches) == 1 and matches[0].span() == (0, len(text)):
-        return _lookup(context, _path(matches[0]))
-    pieces, end = [], 0
+    values = []
     for match in matches:
-        pieces += [text[end : match.start()], _text(_lookup(context, _path(match)))]
+        values.append(_lookup(context, _path(match)))
+        budget.spend_on(values[-1])
+    if len(matches) == 1 and matches[0].span() == (0, len(text)):
+        return values[0]
+    pieces, end = [], 0
+    for match, found in zip(matches, values, strict=True):
+        pieces += [text[end : match.start()], _text(found)]
         end = match.end()
     return "".join([*pieces, text[end:]])

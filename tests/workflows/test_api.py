@@ -297,6 +297,20 @@ VALIDATION_CASES = [
         "nodes[1].data.inputMapping[0]",
     ),
     (
+        "input mapping target pads a list past the highest index",
+        _set_data(1, "inputMapping", [{"source": "workflow.amount", "target": "a[1000000000]"}]),
+        400,
+        "FLK-0140",
+        "nodes[1].data.inputMapping[0].target",
+    ),
+    (
+        "transform target pads a list past the highest index",
+        _set_data(1, "transforms", [{"operation": "default", "spec": {"a[1000000000]": 1}}]),
+        400,
+        "FLK-0142",
+        "nodes[1].data.transforms[0].spec.a[1000000000]",
+    ),
+    (
         "bad output mapping",
         _set_data(1, "outputMapping", "nope"),
         400,
