@@ -6,11 +6,25 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from flowker.audit import services
-from flowker.audit.models import AuditEvent
+from flowker.audit.models import AuditCheckpoint, AuditEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "event_type",
@@ -27,21 +41,20 @@ class AuditEventAdmin(admin.ModelAdmin):
     ordering = ["-id"]
     actions = ["verify_chain"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Verify the hash chain up to the newest selected event")
+    @admin.action(
+        description="Verify the hash chain up to the newest selected event (from its checkpoint)"
+    )
     def verify_chain(self, request: HttpRequest, queryset: Any) -> None:
         newest = queryset.order_by("-id").first()
         result = services.audit_verify(event=newest)
         level = messages.SUCCESS if result.is_valid else messages.ERROR
         self.message_user(request, f"{result.message} ({result.total_checked} checked)", level)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """Where verification of the chain starts; `manage.py verify_audit_chain` checks it all."""
+
+    list_display = ["event", "events_checked", "hash", "created_at"]
+    list_select_related = ["event"]
+    ordering = ["-event_id"]

@@ -74,6 +74,12 @@ class AuditEventVerifyView(FlowkerAPIView):
     @extend_schema(
         operation_id="verifyAuditEvent",
         tags=["Audit"],
+        description=(
+            "Recomputes the hash chain up to this event, starting at the latest checkpoint at "
+            "or before it (re-checking that event) rather than at the first event; a valid "
+            "chain records a checkpoint here. `manage.py verify_audit_chain` recomputes the "
+            "whole chain."
+        ),
         responses={200: ChainVerificationSerializer, **errors(400, 404)},
     )
     def get(self, request: Any, id: Any) -> Response:

@@ -61,3 +61,16 @@ def test_admin_verifies_the_chain(admin_client):
 def test_console_requires_login(client):
     response = client.get("/admin/apikeys/apikey/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_audit_checkpoints_are_listed_read_only(admin_client):
+    event = make_audit_event()
+    response = admin_client.post(
+        "/admin/audit/auditevent/",
+        {"action": "verify_chain", "_selected_action": [str(event.pk)]},
+        follow=True,
+    )
+    assert "hash chain is valid" in response.content.decode().lower()
+    listing = admin_client.get("/admin/audit/auditcheckpoint/")
+    assert listing.status_code == 200 and event.hash in listing.content.decode()
+    assert admin_client.get("/admin/audit/auditcheckpoint/add/").status_code == 403
