@@ -13,7 +13,7 @@ from executions.engine.templating import (
     template_paths,
 )
 
-MIB = 1024 * 1024
+MIB = 1024 * 1024  # timings below are CPU time: other processes share the machine
 CONTEXT = {"workflow": {"amount": Decimal("1500.00"), "tags": ["a", "b"]}, "score": {"v": 91}}
 
 
@@ -56,19 +56,19 @@ def test_save_time_paths_and_malformed_paths():
     ids=["open-braces", "unclosed-templates", "spaces", "single-braces", "half-closed"],
 )
 def test_the_template_pattern_scans_a_mebibyte_in_well_under_a_second(text):
-    started = time.perf_counter()
+    started = time.process_time()
     _TEMPLATE.findall(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_a_mebibyte_of_open_braces_is_refused_fast_at_save_and_at_run_time():
     document = {"note": "{{" * (MIB // 2)}
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(TemplateError) as saved:
         template_paths(document, "output")
     with pytest.raises(TemplateError) as filled:
         fill(document, CONTEXT, "output")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     for caught in (saved, filled):
         assert caught.value.where == "output.note"
         assert f"limited to {MAX_TEMPLATE_LENGTH} characters" in caught.value.message

@@ -8,7 +8,7 @@ import pytest
 
 from flowker.sealing import KEY_PREFIX_LENGTH, _snake, is_sensitive_key, mask_document
 
-MIB = 1024 * 1024
+MIB = 1024 * 1024  # timings below are CPU time: other processes share the machine
 
 
 def _snake_by_two_substitutions(key: str) -> str:
@@ -54,16 +54,16 @@ def test_key_names_are_judged_as_before(key, sensitive):
     ids=["capitals", "Ab", "aB", "capitals-then-lower", "underscores", "repeated-name"],
 )
 def test_a_one_mebibyte_key_is_masked_in_well_under_a_second(key):
-    started = time.perf_counter()
+    started = time.process_time()
     mask_document({key: "value", "nested": {key: ["value"]}})
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_snake_case_is_linear_even_without_the_prefix_bound():
-    started = time.perf_counter()
+    started = time.process_time()
     _snake("A" * MIB)
     _snake("Ab" * (MIB // 2))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_only_a_bounded_prefix_of_a_key_is_judged():
