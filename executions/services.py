@@ -91,7 +91,10 @@ def execution_start(
             return _replay(existing, digest)
     if nodes is None and workflow.status != WorkflowStatus.ACTIVE:
         raise FlowkerError("FLK-0501", "workflow is not active", status=422)
-    nodes = workflow.nodes if nodes is None else nodes
+    if nodes is None:
+        from workflows.selectors import pinned_nodes
+
+        nodes = pinned_nodes(workflow)
     edges = workflow.edges if edges is None else edges
     now = timezone.now()
     try:

@@ -231,9 +231,33 @@ def _transition(
     return config
 
 
+def _refuse_ambiguous_endpoints(config: ExecutorConfiguration) -> None:
+    """A configuration that becomes active must not offer an endpoint name that an active
+    workflow calls, by name, through another configuration (CONTRACT §0)."""
+    from workflows.selectors import active_workflows_naming_endpoints
+
+    names = {endpoint.get("name") for endpoint in config.endpoints if endpoint.get("name")}
+    if not names or config.provider_config_id is None:
+        return
+    workflows = active_workflows_naming_endpoints(
+        provider_config_id=config.provider_config_id,
+        endpoint_names=names,
+        except_config_id=config.pk,
+    )
+    if workflows:
+        raise FlowkerError(
+            "FLK-0252",
+            f"activating executor configuration {config.name!r} would make its endpoint "
+            f"names ({', '.join(sorted(names))}) ambiguous for active workflows: "
+            f"{', '.join(workflows)}; deactivate them or rename the endpoints",
+            status=422,
+        )
+
+
 def executor_config_activate(
     *, config: ExecutorConfiguration, actor: Actor
 ) -> ExecutorConfiguration:
+    _refuse_ambiguous_endpoints(config)
     return _transition(
         config,
         sources=(Status.TESTED,),
@@ -260,6 +284,7 @@ def executor_config_disable(
 
 
 def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> ExecutorConfiguration:
+    _refuse_ambiguous_endpoints(config)
     return _transition(
         config,
         sources=(Status.DISABLED,),
@@ -412,6 +437,7 @@ def _real_call(
             stage["message"] = "Endpoint answered with a success status"
         else:
             stage["error"] = f"request returned status {response.status}"
+    stage.setdefault("message", "Endpoint call failed")
     duration = round((time.monotonic() - started) * 1000)
     stage["durationMs"] = duration
     passed = stage["status"] == "passed"

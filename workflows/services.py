@@ -173,7 +173,12 @@ def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
     definition = validate_definition(workflow.nodes, workflow.edges, activation=True)
     _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0102", "activate")
     with transaction.atomic():
-        _conditional_update(workflow, WorkflowStatus.DRAFT, status=WorkflowStatus.ACTIVE)
+        _conditional_update(
+            workflow,
+            WorkflowStatus.DRAFT,
+            status=WorkflowStatus.ACTIVE,
+            executor_bindings=definition.executor_bindings,
+        )
         webhook_routes_register(workflow=workflow, routes=definition.webhook_routes)
         tested = ExecutorConfiguration.objects.filter(
             pk__in=definition.executor_config_ids, status="tested"

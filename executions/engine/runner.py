@@ -146,6 +146,8 @@ def run(execution_id: Any) -> str:
                     owner=current.token,
                 )
                 return DONE
+            # A step boundary: a cancel (or a lost lease) stops the walk before the next node.
+            _renew(current)
             move = next_move(execution.nodes, execution.edges, current.views())
             if move is None and len(current.steps) < execution.total_steps:
                 raise NodeFailure("FLK-0504", "the workflow graph cannot progress")

@@ -128,4 +128,10 @@ def midaz_call(
     sources = tuple(s for s in (config, node_data, body) if isinstance(s, dict))
     names = [name for _, name, _, _ in Formatter().parse(template) if name]
     values = {name: _path_parameter(name, executor_id, sources) for name in names}
-    return method, join_url(base.strip(), template.format(**values))
+    base = base.strip().rstrip("/")
+    path = template.format(**values)
+    version = path.lstrip("/").split("/", 1)[0]
+    if base.rsplit("/", 1)[-1] == version:
+        # The guide's short form ends in the version (`…/api/v1`): do not say it twice.
+        path = path.lstrip("/").removeprefix(version)
+    return method, join_url(base, path)
