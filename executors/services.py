@@ -376,7 +376,10 @@ def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> di
 
     provider_config = config.provider_config
     return connectivity_test(
-        provider_config.provider_id, plain_config(provider_config), path=endpoint["path"]
+        provider_config.provider_id,
+        plain_config(provider_config),
+        path=endpoint["path"],
+        owner=str(provider_config.pk),
     )
 
 
@@ -394,7 +397,9 @@ def _real_call(
     from providers.services import plain_config
 
     provider_config = config.provider_config
-    connection = connection_for(provider_config.provider_id, plain_config(provider_config))
+    connection = connection_for(
+        provider_config.provider_id, plain_config(provider_config), owner=str(provider_config.pk)
+    )
     url = join_url(connection.base_url, endpoint["path"])
     try:
         check_destination(url)

@@ -28,6 +28,7 @@ from executions.engine.walk import StepView, counted_nodes, next_move
 from executions.models import Execution, ExecutionStep
 from executors.resolution import ExecutorCall, ResolutionError, resolve_executor_node
 from executors.runtime.breaker import CountsAsFailure
+from executors.runtime.redaction import redact_url
 from flowker.paths import MissingPath, get_path
 from flowker.sealing import mask_document
 from workflows import conditions
@@ -379,7 +380,9 @@ def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> Prepared:
         raise NodeFailure("FLK-0504", f"input transformation failed: {exc}") from exc
     config = plain_config(call.provider_config)
     try:
-        connection = connection_for(call.provider_config.provider_id, config)
+        connection = connection_for(
+            call.provider_config.provider_id, config, owner=str(call.provider_config.pk)
+        )
         if call.path is None:
             method, url = midaz_call(
                 call.executor.id,
@@ -415,7 +418,9 @@ def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> Prepared:
         verify_tls=connection.verify_tls,
         authenticator=connection.authenticator,
         success=tuple(int(code) for code in codes) if codes else None,
-        masked_input=mask_document({"method": method, "url": url, "query": query, "body": body}),
+        masked_input=mask_document(
+            {"method": method, "url": redact_url(url), "query": query, "body": body}
+        ),
     )
 
 
@@ -423,7 +428,7 @@ def _attempt(prepared: Prepared) -> Any:
     """One request. Raises TransientFailure for what is worth retrying; returns the response
     otherwise (success or a final, non-retried answer)."""
     from executors.runtime.auth import TokenError
-    from executors.runtime.http import OutboundRequest, TransportError, send
+    from executors.runtime.http import OutboundRequest, ResponseTooLarge, TransportError, send
     from executors.runtime.policy import NameResolutionError
 
     request = OutboundRequest(
@@ -437,6 +442,8 @@ def _attempt(prepared: Prepared) -> Any:
     )
     try:
         response = send(request, authenticator=prepared.authenticator)
+    except ResponseTooLarge:
+        raise  # retrying would read the same body again
     except TransportError as exc:
         raise TransientFailure(f"request failed ({exc.kind}): {exc}") from exc
     except NameResolutionError as exc:
@@ -507,6 +514,7 @@ def _run_transform(run: Run, node: dict[str, Any], call: ExecutorCall) -> None:
 def _run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
     from executors.runtime.auth import TokenError
     from executors.runtime.breaker import BreakerOpen, call_through_breaker
+    from executors.runtime.http import ResponseTooLarge
     from executors.runtime.policy import OutboundPolicyError
 
     started = timezone.now()
@@ -543,6 +551,9 @@ def _run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
         except TokenError as exc:
             attempt.update(outcome="failed", error=str(exc), statusCode=exc.status_code)
             _give_up(run, node, step, "FLK-0504", f"token request failed: {exc}")
+        except ResponseTooLarge as exc:
+            attempt.update(outcome="failed", error=str(exc))
+            _give_up(run, node, step, "FLK-0504", str(exc))
         except ValueError as exc:
             attempt.update(outcome="failed", error=str(exc))
             _give_up(run, node, step, "FLK-0512", f"invalid configuration: {exc}")
@@ -615,7 +626,7 @@ def _details(
 ) -> dict[str, Any]:
     return {
         "method": prepared.method,
-        "url": response.url if response is not None else prepared.url,
+        "url": response.url if response is not None else redact_url(prepared.url),
         "statusCode": status,
         "durationMs": duration,
     }

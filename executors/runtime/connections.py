@@ -86,8 +86,9 @@ def _timeout(config: dict[str, Any]) -> float:
     return float(settings.FLOWKER_HTTP_TIMEOUT_SECONDS)
 
 
-def connection_for(provider_id: str, config: dict[str, Any]) -> Connection:
-    """The connection of a decrypted provider configuration; ValueError when it is unusable."""
+def connection_for(provider_id: str, config: dict[str, Any], *, owner: str = "") -> Connection:
+    """The connection of a decrypted provider configuration; ValueError when it is unusable.
+    `owner` is the provider configuration's id (it scopes cached OAuth2 tokens)."""
     headers = config.get("headers")
     return Connection(
         base_url=base_url_of(config),
@@ -98,7 +99,7 @@ def connection_for(provider_id: str, config: dict[str, Any]) -> Connection:
         },
         timeout=_timeout(config),
         verify_tls=config.get("verify_tls", True) is not False,
-        authenticator=authenticator_for(provider_id, config),
+        authenticator=authenticator_for(provider_id, config, owner=owner),
     )
 
 
