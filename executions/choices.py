@@ -11,6 +11,7 @@ class ExecutionStatus(models.TextChoices):
 
 TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 
 
 class StepStatus(models.TextChoices):
