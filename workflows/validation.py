@@ -189,9 +189,9 @@ def _action_failures(
         from executions.engine.templating import TemplateError, template_paths
 
         try:
-            template_paths(output)
+            template_paths(output, "output")
         except TemplateError as exc:
-            return [Failure(f"{where}.output", "FLK-0302", str(exc))]
+            return [Failure(f"{where}.{exc.where}", "FLK-0302", exc.message)]
     return []
 
 

@@ -216,15 +216,26 @@ def _ms(start: datetime.datetime, end: datetime.datetime) -> int:
 
 
 def _run_node(run: Run, node: dict[str, Any]) -> RetryLater | None:
-    kind = node.get("type")
-    if kind == "conditional":
-        _run_conditional(run, node)
-    elif kind == "action":
-        _run_action(run, node)
-    elif kind == "executor":
-        return _run_executor(run, node)
-    else:
-        _record(run, node, StepStatus.COMPLETED, started=timezone.now(), output=node.get("data"))
+    started = timezone.now()
+    try:
+        kind = node.get("type")
+        if kind == "conditional":
+            _run_conditional(run, node)
+        elif kind == "action":
+            _run_action(run, node)
+        elif kind == "executor":
+            return _run_executor(run, node)
+        else:
+            _record(run, node, StepStatus.COMPLETED, started=started, output=node.get("data"))
+    except RecursionError:
+        # Data nested past Python's recursion limit (JSON that entered before its depth was
+        # checked, or that the workflow's own mappings built) fails the step; escaping the task
+        # instead would leave the execution running until its deadline.
+        message = "data nested too deeply to process"
+        step = run.steps.get(node["id"])
+        if step is not None and step.status == StepStatus.RUNNING:
+            _give_up(run, node, step, "FLK-0504", message)
+        _fail_step(run, node, started, "FLK-0504", message)
     return None
 
 
@@ -267,7 +278,7 @@ def _run_action(run: Run, node: dict[str, Any]) -> None:
     name = action_name(data)
     if name == "set_output":
         try:
-            filled = templating.fill(data.get("output") or {}, run.context())
+            filled = templating.fill(data.get("output") or {}, run.context(), "output")
         except templating.TemplateError as exc:
             _fail_step(run, node, started, "FLK-0504", str(exc))
         _record(run, node, StepStatus.COMPLETED, started=started, output={**data, "output": filled})

@@ -19,7 +19,7 @@ from executions.tasks import refresh_gauges
 from flowker import metrics
 from flowker.actors import Actor
 from flowker.audit.models import AuditEvent
-from flowker.audit.tasks import verify_chain
+from flowker.audit.tasks import checkpoint
 from tests.factories import (
     guide_workflow,
     make_audit_event,
@@ -115,7 +115,7 @@ def test_beat_refresh_publishes_the_backlog_and_the_oldest_pending_age(anon_clie
 def test_audit_verification_stamps_an_intact_chain_and_flags_a_broken_one(anon_client):
     make_audit_event()
     make_audit_event(metadata={"n": 2})
-    assert verify_chain() is True
+    assert checkpoint() is True
     samples = scrape(anon_client)
     assert samples["flowker_audit_chain_broken{}"] == 0
     stamped = samples["flowker_audit_chain_verified_timestamp_seconds{}"]
@@ -130,7 +130,7 @@ def test_audit_verification_stamps_an_intact_chain_and_flags_a_broken_one(anon_c
             "UPDATE audit_events SET metadata = '{\"n\": 99}' WHERE id = %s", [latest.id]
         )
         cursor.execute("ALTER TABLE audit_events ENABLE TRIGGER USER")
-    assert verify_chain() is False
+    assert checkpoint() is False
     samples = scrape(anon_client)
     assert samples["flowker_audit_chain_broken{}"] == 1
     assert samples["flowker_audit_chain_verified_timestamp_seconds{}"] == stamped
