@@ -6,19 +6,18 @@ from typing import Any
 
 from catalog import registry
 from catalog.schemas import schema_errors
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
     """The template's parameters validated (422 FLK-0242) and completed with their defaults."""
     template = registry.get_template(template_id)
     if template is None:
-        raise FlowkerError("FLK-0240", f"template not found: {template_id}", status=404)
+        raise FlowkerError("FLK-0240", f"template not found: {template_id}")
     if not isinstance(params, dict):
         raise FlowkerError(
             "FLK-0242",
             f"invalid params for template {template_id}",
-            status=422,
             fields={"params": "expected an object"},
         )
     errors = schema_errors(template.param_schema, params)
@@ -26,7 +25,6 @@ def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
         raise FlowkerError(
             "FLK-0242",
             f"invalid params for template {template_id}",
-            status=422,
             fields={
                 f"params.{path}" if path else "params": reason for path, reason in errors.items()
             },

@@ -32,7 +32,7 @@ from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.admin_site import ConsolePage, register_page
 from flowker.admin_tools import run_for_each
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from executions.models import Execution
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def execution_get(*, execution_id: Any) -> Execution:
@@ -13,7 +13,7 @@ def execution_get(*, execution_id: Any) -> Execution:
         Execution.objects.annotate(step_count=Count("steps")).filter(pk=execution_id).first()
     )
     if execution is None:
-        raise FlowkerError("FLK-0500", "execution not found", status=404)
+        raise FlowkerError("FLK-0500", "execution not found")
     return execution
 
 

@@ -17,12 +17,14 @@ from executions.models import Execution, ExecutionStep
 from executions.notify import publish_ended
 from flowker import jsoncodec
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
+from flowker.transitions import LOST_RACE_MESSAGE, status_update
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
 
 logger = logging.getLogger("flowker.executions")
+LOST_RACE = "FLK-0353"
 
 
 def request_hash(payload: Any) -> str:
@@ -64,7 +66,6 @@ def _replay(existing: Execution, digest: str) -> tuple[Execution, bool]:
         raise FlowkerError(
             "FLK-0510",
             "Idempotency-Key was already used with a different request body",
-            status=422,
         )
     return existing, True
 
@@ -90,7 +91,7 @@ def execution_start(
         if existing is not None:
             return _replay(existing, digest)
     if nodes is None and workflow.status != WorkflowStatus.ACTIVE:
-        raise FlowkerError("FLK-0501", "workflow is not active", status=422)
+        raise FlowkerError("FLK-0501", "workflow is not active")
     nodes = workflow.nodes if nodes is None else nodes
     edges = workflow.edges if edges is None else edges
     now = timezone.now()
@@ -150,18 +151,16 @@ def _copied_step(step: ExecutionStep, execution: Execution, number: int) -> Exec
 def _finish(execution: Execution, owner: str | None, status: str, **fields: Any) -> bool:
     """Move a non-terminal execution to a terminal status (guarded by its lease owner when
     given); False when someone else got there first (e.g. it was cancelled)."""
-    queryset = Execution.objects.filter(pk=execution.pk, status__in=ACTIVE)
-    if owner is not None:
-        queryset = queryset.filter(lease_owner=owner)
-    now = timezone.now()
-    updated = queryset.update(
-        status=status, completed_at=now, lease_owner="", lease_expires_at=None, **fields
+    return status_update(
+        execution,
+        sources=ACTIVE,
+        guard={"lease_owner": owner} if owner is not None else None,
+        status=status,
+        completed_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+        **fields,
     )
-    if updated:
-        execution.status, execution.completed_at = status, now
-        for name, value in fields.items():
-            setattr(execution, name, value)
-    return bool(updated)
 
 
 def final_output(steps: list[ExecutionStep]) -> dict[str, Any]:
@@ -228,14 +227,11 @@ def execution_fail(
 
 def execution_cancel(*, execution: Execution, actor: Actor) -> Execution:
     """pending/running → cancelled; the worker stops at the next step boundary."""
+    if execution.status not in ACTIVE:
+        raise FlowkerError("FLK-0511", f"cannot cancel an execution in status {execution.status}")
     with transaction.atomic():
         if not _finish(execution, None, ExecutionStatus.CANCELLED):
-            execution.refresh_from_db()
-            raise FlowkerError(
-                "FLK-0511",
-                f"cannot cancel an execution in status {execution.status}",
-                status=422,
-            )
+            raise FlowkerError(LOST_RACE, LOST_RACE_MESSAGE)
         _audit("EXECUTION_CANCELLED", execution, actor)
     publish_ended(execution.pk)
     return execution
@@ -246,12 +242,10 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
     current (active) definition; from `failed_step` it reuses the snapshot and the completed
     steps' outputs and starts at the first node without a completed step."""
     if execution.status not in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
-        raise FlowkerError(
-            "FLK-0511", f"cannot retry an execution in status {execution.status}", status=422
-        )
+        raise FlowkerError("FLK-0511", f"cannot retry an execution in status {execution.status}")
     workflow = Workflow.objects.filter(pk=execution.workflow_id).first()
     if workflow is None:
-        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+        raise FlowkerError("FLK-0100", "workflow not found")
     if start_from == "start":
         retried, _ = execution_start(
             workflow=workflow, input_data=execution.input_data, actor=actor, retry_of=execution

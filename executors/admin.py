@@ -17,7 +17,8 @@ from flowker.admin_tools import (
     flowker_error_to_form,
     run_for_each,
 )
-from flowker.api.errors import FlowkerError, envelope_for
+from flowker.api.errors import envelope_for
+from flowker.errors import FlowkerError
 
 FIELD_MAP = {
     "name": "name",

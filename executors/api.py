@@ -126,7 +126,7 @@ def _command_schema(operation_id: str) -> Any:
             operation_id=operation_id,
             tags=TAGS,
             request=None,
-            responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+            responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},
         )
     )
 
@@ -151,7 +151,7 @@ class ExecutorConfigTestView(FlowkerAPIView):
         operation_id="testExecutorConfiguration",
         tags=TAGS,
         request=ExecutorConfigTestSerializer,
-        responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},
     )
     def post(self, request: Any, id: Any) -> Response:
         config = selectors.executor_config_get(config_id=id)

@@ -32,9 +32,9 @@ HTTP_EXECUTOR = "http.request"
 
 
 class ResolutionError(Exception):
-    def __init__(self, code: str, message: str, *, status: int = 400, field: str = "") -> None:
+    def __init__(self, code: str, message: str, *, field: str = "") -> None:
         super().__init__(message)
-        self.code, self.message, self.status, self.field = code, message, status, field
+        self.code, self.message, self.field = code, message, field
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,6 @@ def _executor_config(data: dict[str, Any]) -> ExecutorConfiguration | None:
         raise ResolutionError(
             "FLK-0250",
             f"executor configuration {config_id} not found",
-            status=404,
             field="executorConfigId",
         )
     return config
@@ -117,7 +116,6 @@ def _executor(
         raise ResolutionError(
             "FLK-0104",
             f"referenced executor {executor_id!r} not found",
-            status=404,
             field="executorId",
         )
     if executor_config is not None and executor_config.executor_id not in ("", executor.id):

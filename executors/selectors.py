@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from executors.choices import ExecutorConfigStatus
 from executors.models import ExecutorConfiguration
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def executor_config_get(*, config_id: Any) -> ExecutorConfiguration:
@@ -14,7 +14,7 @@ def executor_config_get(*, config_id: Any) -> ExecutorConfiguration:
         ExecutorConfiguration.objects.select_related("provider_config").filter(pk=config_id).first()
     )
     if config is None:
-        raise FlowkerError("FLK-0250", "executor configuration not found", status=404)
+        raise FlowkerError("FLK-0250", "executor configuration not found")
     return config
 
 

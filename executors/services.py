@@ -11,20 +11,22 @@ from catalog import registry
 from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from flowker.timefmt import format_timestamp, now
+from flowker.transitions import transition
 from providers.models import ProviderConfiguration
 
 EDITABLE = (Status.UNCONFIGURED, Status.CONFIGURED, Status.DISABLED)
+TESTABLE = (Status.CONFIGURED, Status.TESTED)
 _NAME_TAKEN = "executor configuration name already exists"
+LOST_RACE = "FLK-0351"
 
 
 def _wrong_status(config: ExecutorConfiguration, what: str) -> FlowkerError:
     return FlowkerError(
         "FLK-0252",
         f"cannot {what} executor configuration in status {config.status}",
-        status=422,
     )
 
 
@@ -47,7 +49,6 @@ def _check_references(executor_id: str | None, provider_config: Any) -> None:
         raise FlowkerError(
             "FLK-0200",
             f"executor {executor_id!r} not found in catalog",
-            status=404,
             fields={"executorId": "unknown catalog executor"},
         )
     if (
@@ -59,7 +60,6 @@ def _check_references(executor_id: str | None, provider_config: Any) -> None:
             "FLK-0151",
             f"provider configuration is for provider {provider_config.provider_id!r}, "
             f"executor {executor_id!r} needs {executor.provider_id!r}",
-            status=400,
             fields={"providerConfigId": "belongs to another provider"},
         )
 
@@ -82,7 +82,6 @@ def _provider_config(config_id: Any) -> ProviderConfiguration | None:
         raise FlowkerError(
             "FLK-0290",
             "provider configuration not found",
-            status=404,
             fields={"providerConfigId": "not found"},
         )
     return provider_config
@@ -105,7 +104,7 @@ def executor_config_check(
     if config is not None:
         taken = taken.exclude(pk=config.pk)
     if data.get("name") and taken.exists():
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409, fields={"name": "already exists"})
+        raise FlowkerError("FLK-0251", _NAME_TAKEN, fields={"name": "already exists"})
 
 
 def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorConfiguration:
@@ -126,7 +125,7 @@ def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorCon
             )
             _audit("EXECUTOR_CONFIG_CREATED", "CREATE", config, actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0251", _NAME_TAKEN) from exc
     return config
 
 
@@ -149,7 +148,7 @@ def executor_config_update(
                 else:
                     config = executor_config_enable(config=config, actor=actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0251", _NAME_TAKEN) from exc
     return config
 
 
@@ -202,7 +201,6 @@ def executor_config_mark_configured(
                 "executor configuration is incomplete: it needs a catalog executor, a provider "
                 "configuration of that executor's provider and an endpoint with name, method "
                 "and path",
-                status=422,
             )
         config.status = Status.CONFIGURED
         config.save(update_fields=["status", "updated_at"])
@@ -220,13 +218,10 @@ def _transition(
     what: str,
     actor: Actor,
 ) -> ExecutorConfiguration:
+    if config.status not in sources:
+        raise _wrong_status(config, what)
     with transaction.atomic():
-        moved = ExecutorConfiguration.objects.filter(pk=config.pk, status__in=sources).update(
-            status=target, updated_at=now()
-        )
-        config.refresh_from_db()
-        if not moved:
-            raise _wrong_status(config, what)
+        transition(config, sources=sources, lost_race=LOST_RACE, status=target)
         _audit(event_type, action, config, actor)
     return config
 
@@ -283,7 +278,6 @@ def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> No
             raise FlowkerError(
                 "FLK-0252",
                 "executor configuration is referenced by active workflows: " + ", ".join(workflows),
-                status=422,
             )
         _audit("EXECUTOR_CONFIG_DELETED", "DELETE", config, actor)
         config.delete()
@@ -298,14 +292,13 @@ def executor_config_test(
 ) -> ExecutorConfiguration:
     """Test an endpoint. Without input: the provider's connectivity stages against
     base URL + endpoint path with GET (no side effects). With input: the real call."""
-    if config.status not in (Status.CONFIGURED, Status.TESTED):
+    if config.status not in TESTABLE:
         raise _wrong_status(config, "test")
     endpoint = config.endpoint(endpoint_name)
     if endpoint is None:
         raise FlowkerError(
             "FLK-0302",
             f"executor configuration has no endpoint named {endpoint_name!r}",
-            status=400,
             fields={"endpointName": "unknown endpoint"},
         )
     try:
@@ -328,21 +321,25 @@ def executor_config_test(
     passed = all(stage["status"] != "failed" for stage in result["stages"])
     result["endpointName"] = endpoint["name"]
     with transaction.atomic():
-        locked = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
-        locked.last_tested_at = now()
-        locked.last_test_result = result
-        # Only a pass makes it `tested`; a failing re-test means it must pass again.
-        locked.status = Status.TESTED if passed else Status.CONFIGURED
-        locked.save()
+        # Only a pass makes it `tested`; a failing re-test means it must pass again. A status
+        # changed while the test ran (e.g. activated) is not overwritten: the test lost a race.
+        transition(
+            config,
+            sources=TESTABLE,
+            lost_race=LOST_RACE,
+            status=Status.TESTED if passed else Status.CONFIGURED,
+            last_tested_at=now(),
+            last_test_result=result,
+        )
         _audit(
             "EXECUTOR_CONFIG_TESTED",
             "TEST",
-            locked,
+            config,
             actor,
             result="SUCCESS" if passed else "FAILED",
             endpoint=endpoint["name"],
         )
-    return locked
+    return config
 
 
 def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> dict[str, Any]:
@@ -374,9 +371,7 @@ def _real_call(
     try:
         check_destination(url)
     except (OutboundPolicyError, NameResolutionError) as exc:
-        raise FlowkerError(
-            "FLK-0341", f"the endpoint is a restricted destination: {exc}", status=422
-        ) from exc
+        raise FlowkerError("FLK-0341", f"the endpoint is a restricted destination: {exc}") from exc
     headers = {**connection.headers, "Idempotency-Key": f"test:{config.pk}:{uuid.uuid4()}"}
     request = OutboundRequest(
         method=endpoint["method"],

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def run_for_each(

@@ -16,7 +16,7 @@ from flowker.admin_tools import (
     flowker_error_to_form,
     run_for_each,
 )
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from providers import services
 from providers.models import ProviderConfiguration
 from providers.serializers import masked_config

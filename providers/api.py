@@ -128,7 +128,7 @@ class _ProviderConfigCommand(FlowkerAPIView):
         operation_id="enableProviderConfiguration",
         tags=TAGS,
         request=None,
-        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
     )
 )
 class ProviderConfigEnableView(_ProviderConfigCommand):
@@ -140,7 +140,7 @@ class ProviderConfigEnableView(_ProviderConfigCommand):
         operation_id="disableProviderConfiguration",
         tags=TAGS,
         request=None,
-        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
     )
 )
 class ProviderConfigDisableView(_ProviderConfigCommand):

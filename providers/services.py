@@ -7,19 +7,21 @@ from django.db import IntegrityError, transaction
 from catalog import registry
 from catalog.schemas import schema_errors
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from flowker.sealing import keep_masked_secrets, seal_document, unseal_document
+from flowker.transitions import transition
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
 
 _NAME_TAKEN = "provider configuration name already exists"
+LOST_RACE = "FLK-0352"
 
 
 def _provider_schema(provider_id: str) -> dict[str, Any]:
     provider = registry.get_provider(provider_id)
     if provider is None:
-        raise FlowkerError("FLK-0294", "provider not found in catalog", status=404)
+        raise FlowkerError("FLK-0294", "provider not found in catalog")
     return provider.config_schema
 
 
@@ -27,15 +29,12 @@ def _validated_config(provider_id: str, config: dict[str, Any]) -> dict[str, Any
     """Validate a plain config against the provider schema; return it sealed for storage."""
     schema = _provider_schema(provider_id)
     if not config:
-        raise FlowkerError(
-            "FLK-0298", "config is required", status=400, fields={"config": "must not be empty"}
-        )
+        raise FlowkerError("FLK-0298", "config is required", fields={"config": "must not be empty"})
     errors = schema_errors(schema, config)
     if errors:
         raise FlowkerError(
             "FLK-0293",
             "config validation failed against provider schema",
-            status=422,
             fields={
                 f"config.{path}" if path else "config": reason for path, reason in errors.items()
             },
@@ -87,7 +86,7 @@ def provider_config_create(
             )
             _audit("PROVIDER_CONFIG_CREATED", "CREATE", provider_config, actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0291", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0291", _NAME_TAKEN) from exc
     return provider_config
 
 
@@ -120,7 +119,7 @@ def provider_config_update(
                 changed=sorted(changes),
             )
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0291", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0291", _NAME_TAKEN) from exc
     return locked
 
 
@@ -133,17 +132,10 @@ def _transition(
     action: str,
     actor: Actor,
 ) -> ProviderConfiguration:
+    if provider_config.status != source:
+        raise FlowkerError("FLK-0292", "cannot modify provider configuration in current status")
     with transaction.atomic():
-        moved = ProviderConfiguration.objects.filter(pk=provider_config.pk, status=source).update(
-            status=target
-        )
-        if not moved:
-            raise FlowkerError(
-                "FLK-0292",
-                "cannot modify provider configuration in current status",
-                status=422,
-            )
-        provider_config.refresh_from_db()
+        transition(provider_config, sources=(source,), lost_race=LOST_RACE, status=target)
         _audit(event_type, action, provider_config, actor)
     return provider_config
 
@@ -181,13 +173,12 @@ def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Act
     with transaction.atomic():
         locked = ProviderConfiguration.objects.select_for_update().filter(pk=provider_config.pk)
         if not locked.exists():
-            raise FlowkerError("FLK-0290", "provider configuration not found", status=404)
+            raise FlowkerError("FLK-0290", "provider configuration not found")
         workflows = active_workflow_names_using(provider_config_id=provider_config.pk)
         if workflows:
             raise FlowkerError(
                 "FLK-0292",
                 "provider configuration is referenced by active workflows: " + ", ".join(workflows),
-                status=422,
             )
         executors = executor_config_names_using(provider_config_id=provider_config.pk)
         if executors:
@@ -195,7 +186,6 @@ def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Act
                 "FLK-0292",
                 "provider configuration is used by executor configurations: "
                 + ", ".join(executors),
-                status=422,
             )
         _audit("PROVIDER_CONFIG_DELETED", "DELETE", provider_config, actor)
         locked.delete()

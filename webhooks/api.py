@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from executions.api import START_HEADERS, start_response
 from executions.serializers import ExecutionCreatedSerializer, ExecutionResultsSerializer
 from flowker.actors import Actor, actor_from_request, client_ip
-from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView
+from flowker.errors import FlowkerError
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
@@ -28,7 +28,7 @@ HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
 
 
 def _unauthorized() -> FlowkerError:
-    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid", status=401)
+    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid")
 
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
@@ -52,15 +52,13 @@ def _parse_body(request: Any) -> dict[str, Any]:
         return {}
     content_type = (request.content_type or "").lower()
     if not (content_type == "application/json" or content_type.endswith("+json")):
-        raise FlowkerError(
-            "FLK-0001", "invalid request body: expected application/json", status=400
-        )
+        raise FlowkerError("FLK-0001", "invalid request body: expected application/json")
     try:
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FlowkerError("FLK-0001", "invalid request body: malformed JSON", status=400) from exc
+        raise FlowkerError("FLK-0001", "invalid request body: malformed JSON") from exc
     if not isinstance(body, dict):
-        raise FlowkerError("FLK-0001", "invalid request body: expected a JSON object", status=400)
+        raise FlowkerError("FLK-0001", "invalid request body: expected a JSON object")
     return body
 
 
@@ -88,17 +86,13 @@ class WebhookView(FlowkerAPIView):
         has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
         if route is None:
             if has_key:
-                raise FlowkerError(
-                    "FLK-0361", "no webhook registered for this path and method", status=404
-                )
+                raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
         if route.verify_token is not None:
             sent = request.headers.get("X-Webhook-Token", "")
             expected = str(unseal(route.verify_token))
             if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
-                raise FlowkerError(
-                    "FLK-0362", "invalid or missing webhook verification token", status=401
-                )
+                raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
             return Actor(type="webhook", id=f"{route.method} {normalised}", ip=client_ip(request))
         if not has_key:
             raise _unauthorized()

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
 
@@ -12,7 +12,7 @@ from workflows.models import Workflow
 def workflow_get(*, workflow_id: Any) -> Workflow:
     workflow = Workflow.objects.filter(pk=workflow_id).first()
     if workflow is None:
-        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+        raise FlowkerError("FLK-0100", "workflow not found")
     return workflow
 
 

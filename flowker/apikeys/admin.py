@@ -7,9 +7,9 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from flowker.actors import actor_from_request
-from flowker.api.errors import FlowkerError
 from flowker.apikeys import services
 from flowker.apikeys.models import ApiKey
+from flowker.errors import FlowkerError
 
 
 class ApiKeyCreateForm(forms.ModelForm):

@@ -1,0 +1,13 @@
+"""Domain errors: what a service refuses, named by its FLK code. They know nothing of HTTP;
+`flowker.api.errors` maps each code to its status at the edge."""
+
+
+class FlowkerError(Exception):
+    """A refused operation: its FLK code, a message for people and, for validation, the
+    reason per field path."""
+
+    def __init__(self, code: str, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields
