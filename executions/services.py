@@ -17,6 +17,7 @@ from executions.models import Execution, ExecutionStep
 from executions.notify import publish_ended
 from flowker import jsoncodec
 from flowker.actors import Actor
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 from flowker.transitions import LOST_RACE_MESSAGE, status_update
@@ -33,8 +34,8 @@ def request_hash(payload: Any) -> str:
 
 
 def _audit(event_type: str, execution: Execution, actor: Actor, **extra: Any) -> None:
-    result = "FAILED" if event_type == "EXECUTION_FAILED" else "SUCCESS"
-    action = {"EXECUTION_CANCELLED": "CANCEL", "EXECUTION_RETRIED": "RETRY"}.get(
+    result = "FAILED" if event_type == EventType.EXECUTION_FAILED else "SUCCESS"
+    action = {EventType.EXECUTION_CANCELLED: "CANCEL", EventType.EXECUTION_RETRIED: "RETRY"}.get(
         event_type, "EXECUTE"
     )
     audit_record(
@@ -117,10 +118,10 @@ def execution_start(
                     for number, step in enumerate(reuse_steps, start=1)
                 )
             extra = {"retry_of": str(retry_of.pk)} if retry_of else {}
-            _audit("EXECUTION_STARTED", execution, actor, **extra)
+            _audit(EventType.EXECUTION_STARTED, execution, actor, **extra)
             if retry_of is not None:
                 audit_record(
-                    event_type="EXECUTION_RETRIED",
+                    event_type=EventType.EXECUTION_RETRIED,
                     action="RETRY",
                     resource_type="execution",
                     resource_id=retry_of.pk,
@@ -193,7 +194,7 @@ def execution_complete(*, execution: Execution, steps: list[ExecutionStep], owne
             current_step_number=len(steps),
         )
         if done:
-            _audit("EXECUTION_COMPLETED", execution, Actor.system())
+            _audit(EventType.EXECUTION_COMPLETED, execution, Actor.system())
     if done:
         publish_ended(execution.pk)
 
@@ -219,7 +220,9 @@ def execution_fail(
             fields["current_step_number"] = step.step_number
         done = _finish(execution, owner, ExecutionStatus.FAILED, **fields)
         if done:
-            _audit("EXECUTION_FAILED", execution, Actor.system(), error=f"{code}: {message}")
+            _audit(
+                EventType.EXECUTION_FAILED, execution, Actor.system(), error=f"{code}: {message}"
+            )
     if done:
         publish_ended(execution.pk)
     return done
@@ -232,7 +235,7 @@ def execution_cancel(*, execution: Execution, actor: Actor) -> Execution:
     with transaction.atomic():
         if not _finish(execution, None, ExecutionStatus.CANCELLED):
             raise FlowkerError(LOST_RACE, LOST_RACE_MESSAGE)
-        _audit("EXECUTION_CANCELLED", execution, actor)
+        _audit(EventType.EXECUTION_CANCELLED, execution, actor)
     publish_ended(execution.pk)
     return execution
 

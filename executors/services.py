@@ -11,6 +11,7 @@ from catalog import registry
 from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
 from flowker.actors import Actor
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 from flowker.timefmt import format_timestamp, now
@@ -123,7 +124,7 @@ def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorCon
                 output_mapping=data.get("outputMapping"),
                 metadata=data.get("metadata") or {},
             )
-            _audit("EXECUTOR_CONFIG_CREATED", "CREATE", config, actor)
+            _audit(EventType.EXECUTOR_CONFIG_CREATED, "CREATE", config, actor)
     except IntegrityError as exc:
         raise FlowkerError("FLK-0251", _NAME_TAKEN) from exc
     return config
@@ -180,11 +181,11 @@ def _apply_changes(config: ExecutorConfiguration, changes: dict[str, Any], actor
     if config.status == Status.DISABLED and connection_changed:
         config.status = Status.CONFIGURED
     config.save()
-    _audit("EXECUTOR_CONFIG_UPDATED", "UPDATE", config, actor, changed=sorted(changes))
+    _audit(EventType.EXECUTOR_CONFIG_UPDATED, "UPDATE", config, actor, changed=sorted(changes))
     if config.status == Status.UNCONFIGURED and is_complete(config):
         config.status = Status.CONFIGURED
         config.save(update_fields=["status", "updated_at"])
-        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_CONFIGURED, "UPDATE", config, actor)
 
 
 def executor_config_mark_configured(
@@ -204,7 +205,7 @@ def executor_config_mark_configured(
             )
         config.status = Status.CONFIGURED
         config.save(update_fields=["status", "updated_at"])
-        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_CONFIGURED, "UPDATE", config, actor)
     return config
 
 
@@ -233,7 +234,7 @@ def executor_config_activate(
         config,
         sources=(Status.TESTED,),
         target=Status.ACTIVE,
-        event_type="EXECUTOR_CONFIG_ACTIVATED",
+        event_type=EventType.EXECUTOR_CONFIG_ACTIVATED,
         action="ACTIVATE",
         what="activate",
         actor=actor,
@@ -247,7 +248,7 @@ def executor_config_disable(
         config,
         sources=(Status.TESTED, Status.ACTIVE),
         target=Status.DISABLED,
-        event_type="EXECUTOR_CONFIG_DISABLED",
+        event_type=EventType.EXECUTOR_CONFIG_DISABLED,
         action="DISABLE",
         what="disable",
         actor=actor,
@@ -259,7 +260,7 @@ def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> Ex
         config,
         sources=(Status.DISABLED,),
         target=Status.ACTIVE,
-        event_type="EXECUTOR_CONFIG_ENABLED",
+        event_type=EventType.EXECUTOR_CONFIG_ENABLED,
         action="ENABLE",
         what="enable",
         actor=actor,
@@ -279,7 +280,7 @@ def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> No
                 "FLK-0252",
                 "executor configuration is referenced by active workflows: " + ", ".join(workflows),
             )
-        _audit("EXECUTOR_CONFIG_DELETED", "DELETE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_DELETED, "DELETE", config, actor)
         config.delete()
 
 
@@ -309,7 +310,7 @@ def executor_config_test(
     except FlowkerError as exc:
         with transaction.atomic():
             _audit(
-                "EXECUTOR_CONFIG_TESTED",
+                EventType.EXECUTOR_CONFIG_TESTED,
                 "TEST",
                 config,
                 actor,
@@ -332,7 +333,7 @@ def executor_config_test(
             last_test_result=result,
         )
         _audit(
-            "EXECUTOR_CONFIG_TESTED",
+            EventType.EXECUTOR_CONFIG_TESTED,
             "TEST",
             config,
             actor,

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from catalog import registry
 from catalog.schemas import schema_errors
 from flowker.actors import Actor
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 from flowker.sealing import keep_masked_secrets, seal_document, unseal_document
@@ -84,7 +85,7 @@ def provider_config_create(
                 config=sealed,
                 metadata=metadata or {},
             )
-            _audit("PROVIDER_CONFIG_CREATED", "CREATE", provider_config, actor)
+            _audit(EventType.PROVIDER_CONFIG_CREATED, "CREATE", provider_config, actor)
     except IntegrityError as exc:
         raise FlowkerError("FLK-0291", _NAME_TAKEN) from exc
     return provider_config
@@ -112,7 +113,7 @@ def provider_config_update(
                 setattr(locked, field, value)
             locked.save()
             _audit(
-                "PROVIDER_CONFIG_UPDATED",
+                EventType.PROVIDER_CONFIG_UPDATED,
                 "UPDATE",
                 locked,
                 actor,
@@ -147,7 +148,7 @@ def provider_config_disable(
         provider_config,
         source=ProviderConfigStatus.ACTIVE,
         target=ProviderConfigStatus.DISABLED,
-        event_type="PROVIDER_CONFIG_DISABLED",
+        event_type=EventType.PROVIDER_CONFIG_DISABLED,
         action="DISABLE",
         actor=actor,
     )
@@ -160,7 +161,7 @@ def provider_config_enable(
         provider_config,
         source=ProviderConfigStatus.DISABLED,
         target=ProviderConfigStatus.ACTIVE,
-        event_type="PROVIDER_CONFIG_ENABLED",
+        event_type=EventType.PROVIDER_CONFIG_ENABLED,
         action="ENABLE",
         actor=actor,
     )
@@ -187,7 +188,7 @@ def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Act
                 "provider configuration is used by executor configurations: "
                 + ", ".join(executors),
             )
-        _audit("PROVIDER_CONFIG_DELETED", "DELETE", provider_config, actor)
+        _audit(EventType.PROVIDER_CONFIG_DELETED, "DELETE", provider_config, actor)
         locked.delete()
 
 
@@ -200,7 +201,7 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
     except FlowkerError as exc:
         with transaction.atomic():
             _audit(
-                "PROVIDER_CONFIG_TESTED",
+                EventType.PROVIDER_CONFIG_TESTED,
                 "TEST",
                 provider_config,
                 actor,
@@ -212,7 +213,7 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
     body.update(result)
     with transaction.atomic():
         _audit(
-            "PROVIDER_CONFIG_TESTED",
+            EventType.PROVIDER_CONFIG_TESTED,
             "TEST",
             provider_config,
             actor,

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from flowker.actors import Actor
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 from flowker.sealing import FULL_MASK, is_sealed, mask_value, seal, unseal
@@ -75,7 +76,7 @@ def workflow_create(
                 edges=edges,
                 metadata=data.get("metadata") or {},
             )
-            _audit("WORKFLOW_CREATED", "CREATE", workflow, actor, **(audit_extra or {}))
+            _audit(EventType.WORKFLOW_CREATED, "CREATE", workflow, actor, **(audit_extra or {}))
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
     return workflow
@@ -104,7 +105,7 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -
                 edges=edges,
                 metadata={**workflow.metadata, **(data.get("metadata") or {})},
             )
-            _audit("WORKFLOW_UPDATED", "UPDATE", workflow, actor)
+            _audit(EventType.WORKFLOW_UPDATED, "UPDATE", workflow, actor)
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
     return workflow
@@ -115,7 +116,7 @@ def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
     with transaction.atomic():
         guarded_delete(workflow, sources=(workflow.status,), lost_race=LOST_RACE)
         audit_record(
-            event_type="WORKFLOW_DELETED",
+            event_type=EventType.WORKFLOW_DELETED,
             action="DELETE",
             resource_type="workflow",
             resource_id=workflow.pk,
@@ -136,7 +137,11 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
                 metadata=copy.deepcopy(workflow.metadata),
             )
             _audit(
-                "WORKFLOW_CLONED", "CLONE", clone, actor, **{"workflow.source_id": str(workflow.pk)}
+                EventType.WORKFLOW_CLONED,
+                "CLONE",
+                clone,
+                actor,
+                **{"workflow.source_id": str(workflow.pk)},
             )
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
@@ -164,7 +169,7 @@ def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
         )
         for config in tested:
             executor_config_activate(config=config, actor=actor)
-        _audit("WORKFLOW_ACTIVATED", "ACTIVATE", workflow, actor)
+        _audit(EventType.WORKFLOW_ACTIVATED, "ACTIVATE", workflow, actor)
     return workflow
 
 
@@ -178,7 +183,7 @@ def workflow_deactivate(*, workflow: Workflow, actor: Actor) -> Workflow:
             status=WorkflowStatus.INACTIVE,
         )
         webhook_routes_clear(workflow=workflow)
-        _audit("WORKFLOW_DEACTIVATED", "DEACTIVATE", workflow, actor)
+        _audit(EventType.WORKFLOW_DEACTIVATED, "DEACTIVATE", workflow, actor)
     return workflow
 
 
@@ -191,7 +196,7 @@ def workflow_draft(*, workflow: Workflow, actor: Actor) -> Workflow:
             lost_race=LOST_RACE,
             status=WorkflowStatus.DRAFT,
         )
-        _audit("WORKFLOW_DRAFTED", "DRAFT", workflow, actor)
+        _audit(EventType.WORKFLOW_DRAFTED, "DRAFT", workflow, actor)
     return workflow
 
 

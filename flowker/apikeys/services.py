@@ -8,6 +8,7 @@ from django.utils import timezone
 from flowker.actors import Actor
 from flowker.apikeys.models import ApiKey
 from flowker.apikeys.selectors import KEY_PREFIX, hash_key
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 
@@ -28,7 +29,7 @@ def api_key_create(*, name: str, actor: Actor) -> tuple[ApiKey, str]:
         with transaction.atomic():
             api_key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=hash_key(raw))
             audit_record(
-                event_type="API_KEY_CREATED",
+                event_type=EventType.API_KEY_CREATED,
                 action="CREATE",
                 resource_type="api_key",
                 resource_id=api_key.id,
@@ -48,7 +49,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
         if not updated:
             raise FlowkerError("FLK-0401", "API key already revoked")
         audit_record(
-            event_type="API_KEY_REVOKED",
+            event_type=EventType.API_KEY_REVOKED,
             action="REVOKE",
             resource_type="api_key",
             resource_id=api_key.id,
