@@ -28,6 +28,7 @@ from catalog.serializers import (
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView, json_body
 from flowker.errors import FlowkerError
+from providers.selectors import provider_config_choices
 
 TAGS = ["Catalog"]
 
@@ -189,7 +190,6 @@ class TemplateDetailView(FlowkerAPIView):
     )
     def get(self, request: Any, template_key: str) -> Response:
         # Imported here because the providers app itself builds on the catalog.
-        from providers.selectors import provider_config_choices
 
         spec = _template(template_key)
         # A copy: the registry's schema is shared by every caller.

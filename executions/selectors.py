@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from executions.choices import TERMINAL
 from executions.models import Execution
 from flowker.errors import FlowkerError
 
@@ -28,4 +29,4 @@ def execution_list(*, filters: dict[str, Any]) -> QuerySet[Execution]:
 
 def execution_is_terminal(execution_id: Any) -> bool:
     status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
-    return status in ("completed", "failed", "cancelled")
+    return status in TERMINAL

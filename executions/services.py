@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from executions.choices import ACTIVE, ExecutionStatus, StepStatus
+from executions.dispatch import dispatch_run, dispatch_run_on_commit
 from executions.engine.walk import counted_nodes
 from executions.models import Execution, ExecutionStep
 from executions.notify import publish_ended
@@ -47,19 +48,6 @@ def _audit(event_type: str, execution: Execution, actor: Actor, **extra: Any) ->
         actor=actor,
         metadata={"workflow.id": str(execution.workflow_id), **extra},
     )
-
-
-def _dispatch_on_commit(execution_id: Any) -> None:
-    """Send the run task once the execution row is committed. A broker failure is logged,
-    not raised: the dispatch record lets beat send it again."""
-    from executions.tasks import run_execution
-
-    def send() -> None:
-        run_execution.apply_async(
-            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
-
-    transaction.on_commit(send, robust=True)
 
 
 def _replay(existing: Execution, digest: str) -> tuple[Execution, bool]:
@@ -128,7 +116,7 @@ def execution_start(
                     actor=actor,
                     metadata={"workflow.id": str(workflow.pk), "retry": str(execution.pk)},
                 )
-            _dispatch_on_commit(execution.pk)
+            dispatch_run_on_commit(execution.pk)
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer as a replay.
         existing = Execution.objects.filter(
@@ -274,8 +262,6 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
 def executions_reap() -> dict[str, int]:
     """Beat's sweep: re-send stale dispatches, resume executions whose lease expired, fail
     those past their deadline. Returns what it did (for logs and tests)."""
-    from executions.tasks import run_execution
-
     now = timezone.now()
     counts = {"failed": 0, "redispatched": 0, "resumed": 0}
     for execution in Execution.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
@@ -293,18 +279,14 @@ def executions_reap() -> dict[str, int]:
             pk=execution_id, status=ExecutionStatus.PENDING, dispatched_at__lt=grace
         ).update(dispatched_at=now, dispatch_count=F("dispatch_count") + 1)
         if moved:
-            run_execution.apply_async(
-                args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-            )
+            dispatch_run(execution_id)
             counts["redispatched"] += 1
     # A small grace so a retry task that is merely due is not doubled by the reaper.
     expired = Execution.objects.filter(
         status=ExecutionStatus.RUNNING, lease_expires_at__lt=now - datetime.timedelta(seconds=2)
     ).values_list("id", flat=True)
     for execution_id in expired:
-        run_execution.apply_async(
-            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
+        dispatch_run(execution_id)
         counts["resumed"] += 1
     if any(counts.values()):
         logger.info("reaper", extra=counts)

@@ -1,16 +1,16 @@
 """Celery entry points of the engine (thin: the work is in executions.engine.runner)."""
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from executions import services
 from executions.choices import ExecutionStatus
+from executions.dispatch import RUN_TASK, dispatch_run
 from executions.engine import runner
 from executions.models import Execution
 
 
-@shared_task(name="executions.run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def run_execution(execution_id: str) -> None:
     if runner.run(execution_id) != runner.BUSY:
         return
@@ -26,9 +26,7 @@ def run_execution(execution_id: str) -> None:
         .first()
     )
     if waiting is not None:
-        run_execution.apply_async(
-            args=[execution_id], eta=waiting, queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
+        dispatch_run(execution_id, eta=waiting)
 
 
 @shared_task(name="executions.reap", acks_late=False)

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from executions.engine.mapping import MappingDefinitionError, compile_mapping
 from executors.choices import ExecutorConfigStatus, HttpMethod
 from executors.models import ExecutorConfiguration
 from flowker.api.serializers import FlowkerSerializer, MetadataField
@@ -61,8 +62,6 @@ class ExecutorConfigCreateSerializer(FlowkerSerializer):
         return [dict(endpoint) for endpoint in endpoints]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from executions.engine.mapping import MappingDefinitionError, compile_mapping
-
         for key in ("inputMapping", "outputMapping"):
             if key in attrs:
                 try:

@@ -10,6 +10,11 @@ from django.db import IntegrityError, transaction
 from catalog import registry
 from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
+from executors.runtime.auth import TokenError
+from executors.runtime.connections import connection_for, join_url
+from executors.runtime.connectivity import connectivity_test
+from executors.runtime.http import OutboundRequest, TransportError, send
+from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
 from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
@@ -17,6 +22,8 @@ from flowker.errors import FlowkerError
 from flowker.timefmt import format_timestamp, now
 from flowker.transitions import transition
 from providers.models import ProviderConfiguration
+from providers.services import plain_config
+from workflows.selectors import active_workflow_names_using
 
 EDITABLE = (Status.UNCONFIGURED, Status.CONFIGURED, Status.DISABLED)
 TESTABLE = (Status.CONFIGURED, Status.TESTED)
@@ -268,8 +275,6 @@ def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> Ex
 
 
 def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> None:
-    from workflows.selectors import active_workflow_names_using
-
     with transaction.atomic():
         config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
         if config.status in (Status.TESTED, Status.ACTIVE):
@@ -344,9 +349,6 @@ def executor_config_test(
 
 
 def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> dict[str, Any]:
-    from executors.runtime.connectivity import connectivity_test
-    from providers.services import plain_config
-
     provider_config = config.provider_config
     return connectivity_test(
         provider_config.provider_id, plain_config(provider_config), path=endpoint["path"]
@@ -356,16 +358,6 @@ def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> di
 def _real_call(
     config: ExecutorConfiguration, endpoint: dict[str, Any], test_input: Any
 ) -> dict[str, Any]:
-    from executors.runtime.auth import TokenError
-    from executors.runtime.connections import connection_for, join_url
-    from executors.runtime.http import OutboundRequest, TransportError, send
-    from executors.runtime.policy import (
-        NameResolutionError,
-        OutboundPolicyError,
-        check_destination,
-    )
-    from providers.services import plain_config
-
     provider_config = config.provider_config
     connection = connection_for(provider_config.provider_id, plain_config(provider_config))
     url = join_url(connection.base_url, endpoint["path"])

@@ -6,6 +6,8 @@ from django.db import IntegrityError, transaction
 
 from catalog import registry
 from catalog.schemas import schema_errors
+from executors.runtime.connectivity import connectivity_test
+from executors.selectors import executor_config_names_using
 from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
@@ -14,6 +16,7 @@ from flowker.sealing import keep_masked_secrets, seal_document, unseal_document
 from flowker.transitions import transition
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
+from workflows.selectors import active_workflow_names_using
 
 _NAME_TAKEN = "provider configuration name already exists"
 LOST_RACE = "FLK-0352"
@@ -168,9 +171,6 @@ def provider_config_enable(
 
 
 def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Actor) -> None:
-    from executors.selectors import executor_config_names_using
-    from workflows.selectors import active_workflow_names_using
-
     with transaction.atomic():
         locked = ProviderConfiguration.objects.select_for_update().filter(pk=provider_config.pk)
         if not locked.exists():
@@ -194,7 +194,6 @@ def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Act
 
 def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor) -> dict[str, Any]:
     """Run the connectivity test (real requests with the real credentials) and audit it."""
-    from executors.runtime.connectivity import connectivity_test
 
     try:
         result = connectivity_test(provider_config.provider_id, plain_config(provider_config))

@@ -7,8 +7,6 @@ from django.db import IntegrityError, transaction
 from flowker.errors import FlowkerError
 from webhooks.models import WebhookRoute
 
-WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
 
 def normalise_path(path: str) -> str:
     """Leading `/`, no trailing `/`; inner segments and case kept as written."""

@@ -9,6 +9,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from catalog.building import build_from_template
+from executors.models import ExecutorConfiguration
+from executors.services import executor_config_activate
 from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
@@ -151,8 +154,6 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
 def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
     """draft → active: full validation, webhook routes registered (the database decides
     conflicts), referenced tested executor configurations activated."""
-    from executors.models import ExecutorConfiguration
-    from executors.services import executor_config_activate
 
     definition = validate_definition(workflow.nodes, workflow.edges, activation=True)
     _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0102", "activate")
@@ -203,7 +204,5 @@ def workflow_draft(*, workflow: Workflow, actor: Actor) -> Workflow:
 def workflow_create_from_template(
     *, template_id: str, params: dict[str, Any], actor: Actor
 ) -> Workflow:
-    from catalog.building import build_from_template
-
     data = build_from_template(template_id=template_id, params=params)
     return workflow_create(data=data, actor=actor, audit_extra={"template.id": template_id})

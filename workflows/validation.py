@@ -11,6 +11,7 @@ from typing import Any
 from catalog import registry
 from catalog.schemas import schema_errors
 from executions.engine.mapping import MappingDefinitionError, compile_mapping, compile_transforms
+from executions.engine.templating import TemplateError, template_paths
 from executors.choices import ExecutorConfigStatus
 from executors.resolution import ResolutionError, resolve_executor_node, schema_data
 from flowker.errors import FlowkerError
@@ -164,7 +165,6 @@ def _action_failures(
         output = data.get("output")
         if not isinstance(output, dict):
             return [Failure(f"{where}.output", "FLK-0302", "set_output needs an object `output`")]
-        from executions.engine.templating import TemplateError, template_paths
 
         try:
             template_paths(output)

@@ -16,7 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from executions import services
+from executions.breakers import breaker_key
 from executions.choices import ExecutionStatus, StepStatus
+from executions.dispatch import dispatch_run_on_commit
 from executions.engine import templating
 from executions.engine.mapping import (
     MappingError,
@@ -24,12 +27,17 @@ from executions.engine.mapping import (
     build_output,
     build_request,
 )
-from executions.engine.walk import StepView, counted_nodes, next_move
+from executions.engine.walk import StepView, next_move
 from executions.models import Execution, ExecutionStep
 from executors.resolution import ExecutorCall, ResolutionError, resolve_executor_node
-from executors.runtime.breaker import CountsAsFailure
+from executors.runtime.auth import TokenError
+from executors.runtime.breaker import BreakerOpen, CountsAsFailure, call_through_breaker
+from executors.runtime.connections import connection_for, join_url, midaz_call
+from executors.runtime.http import OutboundRequest, TransportError, send
+from executors.runtime.policy import NameResolutionError, OutboundPolicyError
 from flowker.paths import MissingPath, get_path
 from flowker.sealing import mask_document
+from providers.services import plain_config
 from workflows import conditions
 from workflows.validation import action_name
 
@@ -130,7 +138,6 @@ WAITING = "waiting"  # a retry is scheduled
 
 def run(execution_id: Any) -> str:
     """Advance the execution as far as it goes in this task."""
-    from executions import services
 
     current = acquire(execution_id)
     if current is None:
@@ -356,9 +363,6 @@ def _scalars_as_query(body: Any) -> dict[str, Any]:
 
 
 def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> Prepared:
-    from executors.runtime.connections import connection_for, join_url, midaz_call
-    from providers.services import plain_config
-
     data = node.get("data") or {}
     try:
         document = build_request(run.context(), call.input_mapping, call.transforms)
@@ -409,9 +413,6 @@ def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> Prepared:
 def _attempt(prepared: Prepared) -> Any:
     """One request. Raises TransientFailure for what is worth retrying; returns the response
     otherwise (success or a final, non-retried answer)."""
-    from executors.runtime.auth import TokenError
-    from executors.runtime.http import OutboundRequest, TransportError, send
-    from executors.runtime.policy import NameResolutionError
 
     request = OutboundRequest(
         method=prepared.method,
@@ -474,7 +475,6 @@ def _finish_executor_step(step: ExecutionStep, status: str, **fields: Any) -> No
 
 def _breaker_key(call: ExecutorCall) -> str:
     """Per executor configuration; per provider configuration when the node has none."""
-    from executions.breakers import breaker_key
 
     if call.executor_config is not None:
         return breaker_key("executor", call.executor_config.pk)
@@ -492,10 +492,6 @@ def _run_transform(run: Run, node: dict[str, Any], call: ExecutorCall) -> None:
 
 
 def _run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
-    from executors.runtime.auth import TokenError
-    from executors.runtime.breaker import BreakerOpen, call_through_breaker
-    from executors.runtime.policy import OutboundPolicyError
-
     started = timezone.now()
     try:
         call = _resolve(node)
@@ -627,8 +623,6 @@ def _give_up(
 
 def _schedule_retry(run: Run, step: ExecutionStep, due: datetime.datetime) -> RetryLater:
     """Persist the wait and hand the lease back until `due`; the task is re-sent for then."""
-    from executions.tasks import run_execution
-
     step.retry_at = due
     step.save(update_fields=["attempts", "call_details", "retry_at"])
     with transaction.atomic():
@@ -637,14 +631,5 @@ def _schedule_retry(run: Run, step: ExecutionStep, due: datetime.datetime) -> Re
         ).update(lease_owner="", lease_expires_at=due)
         if not released:
             raise LeaseLost(str(run.execution.pk))
-        transaction.on_commit(
-            lambda: run_execution.apply_async(
-                args=[str(run.execution.pk)], eta=due, queue=settings.FLOWKER_EXECUTION_QUEUE
-            ),
-            robust=True,
-        )
+        dispatch_run_on_commit(run.execution.pk, eta=due)
     return RetryLater(at=due)
-
-
-def total_steps(nodes: list[dict[str, Any]]) -> int:
-    return len(counted_nodes(nodes))
