@@ -95,7 +95,7 @@ class ExecutorConfigForm(forms.ModelForm):
             self.validated_api_data = dict(serializer.validated_data)
             try:
                 services.executor_config_check(
-                    data=self.validated_api_data,
+                    changes=self.validated_api_data,
                     config=None if self.instance._state.adding else self.instance,
                 )
             except FlowkerError as exc:
@@ -133,10 +133,10 @@ class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         data = form.validated_api_data
         if change:
             saved = services.executor_config_update(
-                config=ExecutorConfiguration.objects.get(pk=obj.pk), data=data, actor=actor
+                config=ExecutorConfiguration.objects.get(pk=obj.pk), changes=data, actor=actor
             )
         else:
-            saved = services.executor_config_create(data=data, actor=actor)
+            saved = services.executor_config_create(**data, actor=actor)
         obj.pk = saved.pk
         obj._state.adding = False
 

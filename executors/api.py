@@ -37,7 +37,7 @@ class ExecutorConfigListView(FlowkerAPIView):
         serializer = ExecutorConfigCreateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         config = services.executor_config_create(
-            data=dict(serializer.validated_data), actor=actor_from_request(request)
+            **serializer.validated_data, actor=actor_from_request(request)
         )
         return Response(_output(config), status=201)
 
@@ -96,7 +96,9 @@ class ExecutorConfigDetailView(FlowkerAPIView):
         serializer = ExecutorConfigUpdateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         updated = services.executor_config_update(
-            config=config, data=dict(serializer.validated_data), actor=actor_from_request(request)
+            config=config,
+            changes=dict(serializer.validated_data),
+            actor=actor_from_request(request),
         )
         return Response(_output(updated))
 

@@ -96,40 +96,52 @@ def _provider_config(config_id: Any) -> ProviderConfiguration | None:
 
 
 def executor_config_check(
-    *, data: dict[str, Any], config: ExecutorConfiguration | None = None
+    *, changes: dict[str, Any], config: ExecutorConfiguration | None = None
 ) -> None:
-    """What create/update would refuse, checked without writing (admin forms)."""
+    """What create (no `config`) or update would refuse, checked without writing (admin
+    forms). `changes` uses `executor_config_create`'s keyword names."""
     if config is not None and config.status not in EDITABLE:
         raise _wrong_status(config, "modify")
     provider_config = (
-        _provider_config(data["providerConfigId"])
-        if data.get("providerConfigId")
+        _provider_config(changes["provider_config_id"])
+        if changes.get("provider_config_id")
         else (config.provider_config if config else None)
     )
-    executor_id = data.get("executorId") or (config.executor_id if config else None)
+    executor_id = changes.get("executor_id") or (config.executor_id if config else None)
     _check_references(executor_id, provider_config)
-    taken = ExecutorConfiguration.objects.filter(name=data.get("name"))
+    taken = ExecutorConfiguration.objects.filter(name=changes.get("name"))
     if config is not None:
         taken = taken.exclude(pk=config.pk)
-    if data.get("name") and taken.exists():
+    if changes.get("name") and taken.exists():
         raise FlowkerError("FLK-0251", _NAME_TAKEN, fields={"name": "already exists"})
 
 
-def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorConfiguration:
-    """Always created `unconfigured` (a PATCH moves a complete one to `configured`)."""
-    provider_config = _provider_config(data.get("providerConfigId"))
-    _check_references(data.get("executorId"), provider_config)
+def executor_config_create(
+    *,
+    name: str,
+    actor: Actor,
+    description: str = "",
+    executor_id: str = "",
+    provider_config_id: uuid.UUID | str | None = None,
+    endpoints: list[dict[str, Any]] | None = None,
+    input_mapping: list[dict[str, Any]] | None = None,
+    output_mapping: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ExecutorConfiguration:
+    """Always created `unconfigured` (an update moves a complete one to `configured`)."""
+    provider_config = _provider_config(provider_config_id)
+    _check_references(executor_id, provider_config)
     try:
         with transaction.atomic():
             config = ExecutorConfiguration.objects.create(
-                name=data["name"],
-                description=data.get("description") or "",
-                executor_id=data.get("executorId") or "",
+                name=name,
+                description=description or "",
+                executor_id=executor_id or "",
                 provider_config=provider_config,
-                endpoints=data.get("endpoints") or [],
-                input_mapping=data.get("inputMapping"),
-                output_mapping=data.get("outputMapping"),
-                metadata=data.get("metadata") or {},
+                endpoints=endpoints or [],
+                input_mapping=input_mapping,
+                output_mapping=output_mapping,
+                metadata=metadata or {},
             )
             _audit(EventType.EXECUTOR_CONFIG_CREATED, "CREATE", config, actor)
     except IntegrityError as exc:
@@ -137,17 +149,24 @@ def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorCon
     return config
 
 
+# What an update may change, by `executor_config_create`'s keyword names (plus `status`).
+UPDATABLE = frozenset(
+    {"name", "description", "endpoints", "input_mapping", "output_mapping", "metadata"}
+)
+
+
 def executor_config_update(
-    *, config: ExecutorConfiguration, data: dict[str, Any], actor: Actor
+    *, config: ExecutorConfiguration, changes: dict[str, Any], actor: Actor
 ) -> ExecutorConfiguration:
-    """PATCH: partial update, metadata merged. `tested`/`active` accept only `status`."""
-    target_status = data.get("status")
-    changes = {key: value for key, value in data.items() if key != "status"}
+    """Partial update, metadata merged; `changes` uses `executor_config_create`'s keyword
+    names, plus `status` (active/disabled). `tested`/`active` accept only `status`."""
+    target_status = changes.get("status")
+    edits = {key: value for key, value in changes.items() if key != "status"}
     try:
         with transaction.atomic():
             config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
-            if changes or config.status == Status.UNCONFIGURED:
-                _apply_changes(config, changes, actor)
+            if edits or config.status == Status.UNCONFIGURED:
+                _apply_changes(config, edits, actor)
             if target_status is not None and target_status != config.status:
                 if target_status == Status.DISABLED:
                     config = executor_config_disable(config=config, actor=actor)
@@ -164,25 +183,18 @@ def _apply_changes(config: ExecutorConfiguration, changes: dict[str, Any], actor
     if config.status not in EDITABLE:
         raise _wrong_status(config, "modify")
     provider_config = config.provider_config
-    if "providerConfigId" in changes:
-        provider_config = _provider_config(changes["providerConfigId"])
-    executor_id = changes.get("executorId", config.executor_id)
+    if "provider_config_id" in changes:
+        provider_config = _provider_config(changes["provider_config_id"])
+    executor_id = changes.get("executor_id", config.executor_id)
     _check_references(executor_id, provider_config)
     connection_changed = (
         "endpoints" in changes and changes["endpoints"] != config.endpoints
     ) or provider_config != config.provider_config
     config.executor_id = executor_id or ""
     config.provider_config = provider_config
-    fields = {
-        "name": "name",
-        "description": "description",
-        "endpoints": "endpoints",
-        "inputMapping": "input_mapping",
-        "outputMapping": "output_mapping",
-    }
-    for key, field in fields.items():
-        if key in changes:
-            setattr(config, field, changes[key])
+    for field in UPDATABLE - {"metadata"}:
+        if field in changes:
+            setattr(config, field, changes[field])
     if "metadata" in changes:
         config.metadata = {**config.metadata, **changes["metadata"]}
     if config.status == Status.DISABLED and connection_changed:
