@@ -1,14 +1,16 @@
 """Every write and status change of executions: start (idempotent, durable hand-off to the
-workers), the engine's terminal transitions, cancel, retry, and beat's reaper."""
+workers), the engine's lease (take, renew, hand back for a retry wait) and terminal
+transitions, cancel, retry, and beat's reaper."""
 
 import datetime
 import hashlib
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from executions.choices import ACTIVE, ExecutionStatus, StepStatus
@@ -149,6 +151,64 @@ def _finish(execution: Execution, owner: str | None, status: str, **fields: Any)
         lease_owner="",
         lease_expires_at=None,
         **fields,
+    )
+
+
+class LeaseLost(Exception):
+    """Another worker holds the execution now, or it ended (e.g. cancelled): stop, write
+    nothing more."""
+
+
+def _lease_until(seconds: float | None = None) -> datetime.datetime:
+    lease = settings.FLOWKER_EXECUTION_LEASE_SECONDS
+    return timezone.now() + datetime.timedelta(seconds=max(lease, (seconds or 0) + 10))
+
+
+def execution_lease(*, execution_id: Any) -> tuple[Execution, str] | None:
+    """pending/running → running under a new lease, unless someone holds a live one.
+    Returns (execution, lease token), or None when it is not ours to run."""
+    token = uuid.uuid4().hex
+    taken = (
+        Execution.objects.filter(pk=execution_id, status__in=ACTIVE)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=timezone.now()))
+        .update(status=ExecutionStatus.RUNNING, lease_owner=token, lease_expires_at=_lease_until())
+    )
+    if not taken:
+        return None
+    return Execution.objects.get(pk=execution_id), token
+
+
+def execution_lease_renew(*, execution: Execution, owner: str, seconds: float) -> None:
+    """Keep the lease at least `seconds` longer (a call of that timeout is about to start)."""
+    renewed = Execution.objects.filter(
+        pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
+    ).update(lease_expires_at=_lease_until(seconds))
+    if not renewed:
+        raise LeaseLost(str(execution.pk))
+
+
+def execution_lease_release(*, execution: Execution, owner: str, until: datetime.datetime) -> None:
+    """Hand the lease back until `until` (a retry wait) and have the run task sent for then."""
+    with transaction.atomic():
+        released = Execution.objects.filter(
+            pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
+        ).update(lease_owner="", lease_expires_at=until)
+        if not released:
+            raise LeaseLost(str(execution.pk))
+        dispatch_run_on_commit(execution.pk, eta=until)
+
+
+def execution_waiting_until(*, execution_id: Any) -> datetime.datetime | None:
+    """When a running execution whose lease was handed back for a retry wait is due."""
+    return (
+        Execution.objects.filter(
+            pk=execution_id,
+            status=ExecutionStatus.RUNNING,
+            lease_owner="",
+            lease_expires_at__gt=timezone.now(),
+        )
+        .values_list("lease_expires_at", flat=True)
+        .first()
     )
 
 

@@ -28,7 +28,6 @@ ENGINE_KEYS = frozenset(
         "timeout",
     }
 )
-HTTP_EXECUTOR = "http.request"
 
 
 class ResolutionError(Exception):
@@ -102,8 +101,9 @@ def _executor(
     provider_config: ProviderConfiguration | None,
 ) -> ExecutorSpec:
     executor_id = data.get("executorId") or (executor_config.executor_id if executor_config else "")
-    if not executor_id and provider_config is not None and provider_config.provider_id == "http":
-        executor_id = HTTP_EXECUTOR
+    if not executor_id and provider_config is not None:
+        provider = registry.get_provider(provider_config.provider_id)
+        executor_id = provider.default_executor if provider is not None else None
     if not executor_id:
         raise ResolutionError(
             "FLK-0150",
@@ -203,8 +203,8 @@ def resolve_executor_node(
         path = endpoint["path"]
     elif data.get("endpointName"):
         path = data["endpointName"]
-    elif executor.provider_id == "midaz":
-        path = None
+    elif registry.get_provider(executor.provider_id).router is not None:
+        path = None  # the provider's router builds the URL
     else:
         path = ""
     method = data.get("method") or (endpoint or {}).get("method") or "POST"
@@ -222,3 +222,17 @@ def resolve_executor_node(
         output_mapping=data.get("outputMapping") or (defaults.output_mapping if defaults else None),
         transforms=data.get("transforms"),
     )
+
+
+def check_runnable(call: ExecutorCall) -> None:
+    """At run time the provider configuration must be active and the executor configuration
+    not disabled (changed since activation, or while a retry waited): FLK-0512."""
+    provider_config, executor_config = call.provider_config, call.executor_config
+    if provider_config is not None and provider_config.status != ProviderConfigStatus.ACTIVE:
+        raise ResolutionError(
+            "FLK-0512", f"provider configuration {provider_config.name!r} is disabled"
+        )
+    if executor_config is not None and executor_config.status == ExecutorConfigStatus.DISABLED:
+        raise ResolutionError(
+            "FLK-0512", f"executor configuration {executor_config.name!r} is disabled"
+        )

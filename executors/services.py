@@ -10,10 +10,9 @@ from django.db import IntegrityError, transaction
 from catalog import registry
 from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
-from executors.runtime.auth import TokenError
-from executors.runtime.connections import connection_for, join_url
+from executors.runtime.call import Failed, Refused, Transient, endpoint_call, perform
+from executors.runtime.connections import connection_for
 from executors.runtime.connectivity import connectivity_test
-from executors.runtime.http import OutboundRequest, TransportError, send
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
 from flowker.actors import Actor
 from flowker.audit.choices import EventType
@@ -370,35 +369,26 @@ def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> di
 def _real_call(
     config: ExecutorConfiguration, endpoint: dict[str, Any], test_input: Any
 ) -> dict[str, Any]:
+    """The endpoint called for real, through the engine's call path (without the breaker: a
+    test must reach the provider). One stage, `call`: passed on a 2xx answer."""
     provider_config = config.provider_config
     connection = connection_for(provider_config.provider_id, plain_config(provider_config))
-    url = join_url(connection.base_url, endpoint["path"])
+    prepared = endpoint_call(
+        connection=connection,
+        endpoint=endpoint,
+        body=test_input,
+        idempotency_key=f"test:{config.pk}:{uuid.uuid4()}",
+    )
     try:
-        check_destination(url)
+        check_destination(prepared.request.url)
     except (OutboundPolicyError, NameResolutionError) as exc:
         raise FlowkerError("FLK-0341", f"the endpoint is a restricted destination: {exc}") from exc
-    headers = {**connection.headers, "Idempotency-Key": f"test:{config.pk}:{uuid.uuid4()}"}
-    request = OutboundRequest(
-        method=endpoint["method"],
-        url=url,
-        headers=headers,
-        query={},
-        body=test_input,
-        timeout=float(endpoint.get("timeoutSeconds") or connection.timeout),
-        verify_tls=connection.verify_tls,
-    )
     started_at = now()
     started = time.monotonic()
+    outcome = perform(prepared)
     stage: dict[str, Any] = {"name": "call"}
-    try:
-        response = send(request, authenticator=connection.authenticator)
-    except (OutboundPolicyError, NameResolutionError) as exc:
-        stage.update(status="failed", error=f"refused by the outbound policy: {exc}")
-    except TokenError as exc:
-        stage.update(status="failed", error=f"token request failed: {exc}")
-    except TransportError as exc:
-        stage.update(status="failed", error=f"request failed ({exc.kind}): {exc}")
-    else:
+    response = getattr(outcome, "response", None)
+    if response is not None:
         ok = 200 <= response.status < 300
         stage.update(
             status="passed" if ok else "failed",
@@ -412,6 +402,12 @@ def _real_call(
             stage["message"] = "Endpoint answered with a success status"
         else:
             stage["error"] = f"request returned status {response.status}"
+    elif isinstance(outcome, Refused):
+        stage.update(status="failed", error=f"refused by the outbound policy: {outcome.detail}")
+    elif isinstance(outcome, Failed):
+        stage.update(status="failed", error=outcome.message)
+    elif isinstance(outcome, Transient):
+        stage.update(status="failed", error=outcome.error)
     duration = round((time.monotonic() - started) * 1000)
     stage["durationMs"] = duration
     passed = stage["status"] == "passed"

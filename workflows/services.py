@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from catalog.building import build_from_template
+from executors.choices import ExecutorConfigStatus
 from executors.models import ExecutorConfiguration
 from executors.services import executor_config_activate
 from flowker.actors import Actor
@@ -166,7 +167,7 @@ def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
         )
         webhook_routes_register(workflow=workflow, routes=definition.webhook_routes)
         tested = ExecutorConfiguration.objects.filter(
-            pk__in=definition.executor_config_ids, status="tested"
+            pk__in=definition.executor_config_ids, status=ExecutorConfigStatus.TESTED
         )
         for config in tested:
             executor_config_activate(config=config, actor=actor)

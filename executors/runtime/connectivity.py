@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from executors.runtime.auth import OAuthAuthenticator, TokenError
-from executors.runtime.connections import Connection, connection_for, join_url
+from executors.runtime.connections import Connection, connection_for
 from executors.runtime.http import OutboundRequest, TransportError, send
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
+from executors.runtime.urls import join_url
 from flowker import timefmt
 from flowker.errors import FlowkerError
 
