@@ -21,6 +21,7 @@ from executors.runtime.call import (
     perform,
 )
 from executors.runtime.connections import connection_for
+from tests.executors.runtime.test_auth import client_credentials, token_endpoint
 from tests.support.stub_server import StubResponse, closed_port
 
 ORG = "0190b0f8-1111-7000-8000-000000000001"
@@ -193,30 +194,13 @@ def test_a_destination_the_policy_refuses_is_refused_without_sending():
     assert isinstance(outcome, Refused) and "169.254.169.254" in outcome.detail
 
 
-def _oauth_config(stub):
-    return {
-        "base_url": stub.url,
-        "authentication": {
-            "type": "oidc_client_credentials",
-            "config": {
-                "tokenURL": stub.url_for("/oauth/token"),
-                "clientID": "flowker-integration",
-                "clientSecret": "secret-value",
-            },
-        },
-    }
-
-
 @pytest.mark.parametrize(("token_status", "kind"), [(401, Failed), (503, Transient)])
 def test_a_token_endpoint_refusal_is_final_and_its_outage_transient(
     stub_server, token_status, kind
 ):
     cache.clear()
-    endpoint = stub_server.oauth_token_endpoint(
-        client_id="flowker-integration", client_secret="secret-value"
-    )
-    endpoint.failure = StubResponse(token_status, {"error": "nope"})
-    config = _oauth_config(stub_server)
+    token_endpoint(stub_server).failure = StubResponse(token_status, {"error": "nope"})
+    config = client_credentials(stub_server)
     prepared = endpoint_call(
         connection=connection_for("http", config),
         endpoint={"method": "POST", "path": "/v1/score"},
