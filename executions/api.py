@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from executions import dashboards, selectors, services
 from executions.choices import ExecutionStatus
-from executions.notify import wait_until
+from executions.notify import WAITING, wait_until
 from executions.serializers import (
     ExecutionCreatedSerializer,
     ExecutionResultsSerializer,
@@ -78,8 +78,8 @@ def start_response(
     actor: Actor,
     headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
-    """Start (or replay) an execution and answer as CONTRACT §8 says, waiting if asked.
-    `headers(execution)` adds response headers (the webhook's)."""
+    """Start (or replay) an execution and answer as CONTRACT §8 says, waiting if asked and a
+    waiting place is free. `headers(execution)` adds response headers (the webhook's)."""
     key = idempotency_key(request)
     wait = preferred_wait(request)
     execution, replayed = services.execution_start(
@@ -93,12 +93,19 @@ def start_response(
     if replayed:
         response_headers["Idempotent-Replayed"] = "true"
     if wait is not None:
-        response_headers["Preference-Applied"] = f"wait={wait}"
-        if wait_until(lambda: selectors.execution_is_terminal(execution.pk), execution.pk, wait):
-            execution = selectors.execution_get(execution_id=execution.pk)
-            return Response(
-                ExecutionResultsSerializer(execution).data, status=200, headers=response_headers
-            )
+        with WAITING.take() as may_wait:
+            # Past the cap the preference is not honoured: the answer comes at once.
+            if may_wait:
+                response_headers["Preference-Applied"] = f"wait={wait}"
+                if wait_until(
+                    lambda: selectors.execution_is_terminal(execution.pk), execution.pk, wait
+                ):
+                    execution = selectors.execution_get(execution_id=execution.pk)
+                    return Response(
+                        ExecutionResultsSerializer(execution).data,
+                        status=200,
+                        headers=response_headers,
+                    )
     if replayed:
         execution.refresh_from_db()
     status = 200 if replayed else 201

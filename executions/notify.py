@@ -1,18 +1,46 @@
 """Waking a request that waits (`Prefer: wait`) when its execution ends: Redis pub/sub in the
-distributed mode; in the embedded mode the waiter polls the database every 100 ms."""
+distributed mode; in the embedded mode the waiter polls the database every 100 ms. A waiter
+holds a web thread, so each process lets only FLOWKER_MAX_WAITING_REQUESTS wait at once."""
 
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import redis
+from django.conf import settings
 
 from flowker.redis_clients import shared_redis
 
 logger = logging.getLogger("flowker.notify")
 CHANNEL = "flowker:execution-ended:{id}"
 POLL_SECONDS = 0.1
+
+
+class WaitingSlots:
+    """Places for waiting requests in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[bool]:
+        """Yields True while holding a place, False when all are taken (then do not wait)."""
+        with self._lock:
+            granted = self._taken < settings.FLOWKER_MAX_WAITING_REQUESTS
+            if granted:
+                self._taken += 1
+        try:
+            yield granted
+        finally:
+            if granted:
+                with self._lock:
+                    self._taken -= 1
+
+
+WAITING = WaitingSlots()
 
 
 def publish_ended(execution_id: object) -> None:

@@ -21,18 +21,21 @@ class Actor:
 
 
 def client_ip(request: Any) -> str:
-    """The caller's IP: the socket's, or X-Forwarded-For's first hop when configured to trust it."""
-    candidates = []
-    if settings.FLOWKER_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        candidates.append(forwarded.split(",")[0].strip())
-    candidates.append(request.META.get("REMOTE_ADDR", ""))
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return UNKNOWN_IP
+    """The caller's IP. With N trusted proxies in front (FLOWKER_TRUSTED_PROXY_COUNT), it is the
+    X-Forwarded-For hop the Nth proxy appended, counted from the right: hops further left were
+    written by the caller and prove nothing. Without proxies (or with fewer hops than proxies),
+    the socket's address."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.FLOWKER_TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= proxies:
+            candidate = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return UNKNOWN_IP
 
 
 def actor_from_request(request: Any) -> Actor:

@@ -11,3 +11,11 @@ class FlowkerError(Exception):
         self.code = code
         self.message = message
         self.fields = fields
+
+
+class TooManyAttempts(FlowkerError):
+    """The caller used up its attempts for now; it may try again after `retry_after` seconds."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after

@@ -1,9 +1,11 @@
 """Operational endpoints: /health (liveness), /readyz (readiness per dependency), /version.
 
 Each dependency check answers (status, latency_ms, error). Checks use short timeouts so a dead
-dependency makes the endpoint answer 503 quickly instead of hanging.
+dependency makes the endpoint answer 503 quickly instead of hanging. /readyz is public and
+sends a task, so each web process answers it from its last result for a few seconds.
 """
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -97,7 +99,13 @@ def check_worker() -> None:
 
     token = uuid.uuid4().hex
     timeout = settings.FLOWKER_READYZ_WORKER_TIMEOUT
-    app.send_task(PING_TASK, args=[token], expires=max(timeout * 2, 5), retry=False)
+    app.send_task(
+        PING_TASK,
+        args=[token],
+        queue=settings.FLOWKER_HEALTH_QUEUE,
+        expires=max(timeout * 2, 5),
+        retry=False,
+    )
     deadline = time.monotonic() + timeout
     key = PING_KEY.format(token=token)
     while time.monotonic() < deadline:
@@ -136,6 +144,43 @@ def _run_checks(names: list[str]) -> dict[str, CheckResult]:
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         results = list(pool.map(run, names))
     return dict(zip(names, results, strict=True))
+
+
+class ReadinessCache:
+    """The last readiness answer of this process, reused for FLOWKER_READYZ_CACHE_SECONDS.
+
+    One computation at a time: callers arriving during one wait for its answer instead of
+    sending pings of their own, so a flood of /readyz costs one ping per process per period.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answer: tuple[float, dict[str, Any], int] | None = None
+
+    def get(self, compute: Callable[[], tuple[dict[str, Any], int]]) -> tuple[dict[str, Any], int]:
+        with self._lock:
+            if self._answer is not None:
+                computed_at, body, status = self._answer
+                if time.monotonic() - computed_at < settings.FLOWKER_READYZ_CACHE_SECONDS:
+                    return body, status
+            body, status = compute()
+            self._answer = (time.monotonic(), body, status)
+            return body, status
+
+
+READINESS = ReadinessCache()
+
+
+def _readiness() -> tuple[dict[str, Any], int]:
+    results = _run_checks(list(READINESS_CHECKS))
+    ready = all(result.ok for result in results.values())
+    body = {
+        "status": "healthy" if ready else "unhealthy",
+        "checks": {name: result.as_readyz() for name, result in results.items()},
+        "version": settings.FLOWKER_VERSION,
+        "deployment_mode": "embedded" if settings.FLOWKER_EMBEDDED_BROKER else "distributed",
+    }
+    return body, 200 if ready else 503
 
 
 def _uptime() -> str:
@@ -205,15 +250,8 @@ class ReadyzView(PublicView):
         },
     )
     def get(self, request: Any) -> Response:
-        results = _run_checks(list(READINESS_CHECKS))
-        ready = all(result.ok for result in results.values())
-        body = {
-            "status": "healthy" if ready else "unhealthy",
-            "checks": {name: result.as_readyz() for name, result in results.items()},
-            "version": settings.FLOWKER_VERSION,
-            "deployment_mode": "embedded" if settings.FLOWKER_EMBEDDED_BROKER else "distributed",
-        }
-        return Response(body, status=200 if ready else 503)
+        body, status = READINESS.get(_readiness)
+        return Response(body, status=status)
 
 
 class VersionView(PublicView):

@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 env = environ.Env()
 
@@ -177,6 +178,7 @@ else:
     }
 
 # Reliability: a task is acknowledged only when it finished, and comes back if its worker dies.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -212,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
 # --- Health ---------------------------------------------------------------------------------
 # How long /readyz waits for a worker to answer its ping task.
 FLOWKER_READYZ_WORKER_TIMEOUT = env.float("FLOWKER_READYZ_WORKER_TIMEOUT", default=2.0)
+# Each web process answers /readyz from its last result for this long (it is public and costly).
+FLOWKER_READYZ_CACHE_SECONDS = env.float("FLOWKER_READYZ_CACHE_SECONDS", default=5.0)
+# /readyz's ping goes on its own queue, so it neither waits behind nor adds to the executions'.
+# Every worker started without --queues consumes it besides the default queue.
+FLOWKER_HEALTH_QUEUE = env.str("FLOWKER_HEALTH_QUEUE", default="flowker-health")
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(FLOWKER_HEALTH_QUEUE)]
 # Beat is considered down when its last heartbeat is older than this.
 FLOWKER_SCHEDULER_STALE_SECONDS = env.float("FLOWKER_SCHEDULER_STALE_SECONDS", default=30.0)
 
@@ -254,16 +262,30 @@ FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", d
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
 # Celery queue the run tasks go to (route executions to a dedicated worker pool).
 FLOWKER_EXECUTION_QUEUE = env.str("FLOWKER_EXECUTION_QUEUE", default="celery")
+# Failed webhook verify-token checks allowed per route and client address in each window;
+# past them the caller gets 429 FLK-0362 with Retry-After until the window ends.
+FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES = env.int("FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES", default=10)
+FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS = env.int(
+    "FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS", default=60
+)
+if FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES < 1 or FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured("webhook token failure limit and window must be 1 or more")
 # Upper bound of `Prefer: wait=N`.
 FLOWKER_MAX_WAIT_SECONDS = 30
+# Requests each web process lets wait at once (each holds a thread up to 30 s); past it
+# `Prefer: wait` is not honoured. Keep it below the threads per process (gunicorn --threads).
+FLOWKER_MAX_WAITING_REQUESTS = env.int("FLOWKER_MAX_WAITING_REQUESTS", default=3)
 # Execution input and webhook bodies are capped at 1 MiB (FLK-0506 / FLK-0363).
 FLOWKER_MAX_INPUT_BYTES = 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------------
 # The only switch that turns API-key authentication off.
 FLOWKER_AUTH_DISABLED = env.bool("FLOWKER_AUTH_DISABLED", default=False)
-# Trust X-Forwarded-For for the audit's client IP only behind a proxy you control.
-FLOWKER_TRUST_X_FORWARDED_FOR = env.bool("FLOWKER_TRUST_X_FORWARDED_FOR", default=False)
+# Reverse proxies in front of the web server that append to X-Forwarded-For; the client IP (audit,
+# webhook rate limits) is the hop the outermost of them added. 0: X-Forwarded-For is ignored.
+FLOWKER_TRUSTED_PROXY_COUNT = env.int("FLOWKER_TRUSTED_PROXY_COUNT", default=0)
+if FLOWKER_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("FLOWKER_TRUSTED_PROXY_COUNT must be 0 or more")
 
 # Bodies over this are refused with 413 FLK-0005 before they are read.
 FLOWKER_MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -325,6 +347,28 @@ USE_TZ = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Behind TLS: session and CSRF cookies only travel over HTTPS (off by default, as `make run`
+# serves plain HTTP on 127.0.0.1).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# The header a TLS-terminating proxy sets to `https` (e.g. X-Forwarded-Proto), so Django knows
+# the request was secure. Only name a header your proxy always sets or strips.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# HSTS (opt-in): browsers then refuse plain HTTP to this host for that many seconds.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+
+# Console passwords (admin users) must pass Django's checks.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # --- Logging: JSON lines, one per event, with the request id --------------------------------
 LOG_LEVEL = env.str("FLOWKER_LOG_LEVEL", default="INFO")

@@ -1,10 +1,14 @@
 """Routes: operational endpoints at the root, the business API under /v1, the admin console."""
 
+import threading
+from typing import Any, ClassVar
+
 from django.contrib import admin
 from django.urls import include, path
 from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from flowker import health
 from flowker.api.renderers import JSONRenderer
@@ -21,8 +25,25 @@ v1 = [
 
 
 class OpenAPIView(SpectacularAPIView):
+    """The document only changes with the code, and building it walks every view on a public
+    route: each process builds it once, on the first request."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    document: ClassVar[dict[str, Any] | None] = None
+    _building = threading.Lock()
+
+    def _get_schema_response(self, request: Any) -> Response:
+        with self._building:
+            if OpenAPIView.document is None:
+                generator = self.generator_class(urlconf=self.urlconf, patterns=self.patterns)
+                OpenAPIView.document = generator.get_schema(
+                    request=request, public=self.serve_public
+                )
+        return Response(
+            data=OpenAPIView.document,
+            headers={"Content-Disposition": 'inline; filename="openapi.json"'},
+        )
 
 
 class SwaggerView(SpectacularSwaggerView):

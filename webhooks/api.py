@@ -23,6 +23,7 @@ from flowker.errors import FlowkerError
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
+from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
 HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
 
@@ -33,7 +34,8 @@ def _unauthorized() -> FlowkerError:
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
     """`_webhook`: method, path as received, headers (canonical names, credentials removed,
-    sensitive names masked), query (last value wins) and the caller's IP."""
+    sensitive names masked), query (last value wins, sensitive names masked as headers are)
+    and the caller's IP."""
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in HIDDEN_HEADERS
     }
@@ -41,7 +43,7 @@ def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
         "method": request.method,
         "path": path,
         "headers": mask_document(headers),
-        "query": {key: request.GET[key] for key in request.GET},
+        "query": mask_document({key: request.GET[key] for key in request.GET}),
         "remote_ip": client_ip(request),
     }
 
@@ -72,7 +74,7 @@ SCHEMA: dict[str, Any] = {
     "responses": {
         201: ExecutionCreatedSerializer,
         200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
-        **errors(400, 404, 413, 422),
+        **errors(400, 404, 413, 422, 429),
     },
 }
 
@@ -89,11 +91,17 @@ class WebhookView(FlowkerAPIView):
                 raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
         if route.verify_token is not None:
+            caller = client_ip(request)
+            webhook_token_throttle_check(route_id=route.pk, ip=caller)
             sent = request.headers.get("X-Webhook-Token", "")
             expected = str(unseal(route.verify_token))
-            if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+            # An empty stored token (saved before the schema required one) opens nothing.
+            if not expected or not hmac.compare_digest(
+                sent.encode("utf-8"), expected.encode("utf-8")
+            ):
+                webhook_token_failure_record(route_id=route.pk, ip=caller)
                 raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
-            return Actor(type="webhook", id=f"{route.method} {normalised}", ip=client_ip(request))
+            return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()
         return actor_from_request(request)

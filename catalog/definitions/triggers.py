@@ -16,6 +16,8 @@ WEBHOOK = document(
             "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "verify_token": {
                 "type": "string",
+                # An empty token would match a request that sends none.
+                "minLength": 1,
                 "writeOnly": True,
                 "description": "When set, callers must send it as X-Webhook-Token.",
             },

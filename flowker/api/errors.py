@@ -17,7 +17,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
 from flowker.api.validation import flatten_validation_errors
-from flowker.errors import FlowkerError
+from flowker.errors import FlowkerError, TooManyAttempts
 
 logger = logging.getLogger("flowker.errors")
 
@@ -114,6 +114,12 @@ def error_response(
 
 def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Map any exception to (status, envelope, headers). Logs what is unexpected."""
+    if isinstance(exc, TooManyAttempts):
+        return (
+            429,
+            error_body(exc.code, exc.message, 429, exc.fields),
+            {"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, FlowkerError):
         status = status_for(exc.code)
         return status, error_body(exc.code, exc.message, status, exc.fields), {}

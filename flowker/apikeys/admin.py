@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from flowker.actors import actor_from_request
 from flowker.apikeys import services
@@ -49,9 +51,24 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         obj.pk = api_key.pk
         obj._state.adding = False
-        messages.warning(
-            request, f"API key {api_key.name!r} created. Copy it now, it is not shown again: {raw}"
+        # Handed to response_add only: a message would carry it in a signed, unencrypted cookie.
+        obj.raw_key = raw
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None) -> Any:
+        """The key, shown once as the answer to the POST, with caching forbidden."""
+        response = TemplateResponse(
+            request,
+            "admin/apikeys/apikey/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "API key created",
+                "api_key": obj,
+                "raw_key": obj.raw_key,
+            },
         )
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:

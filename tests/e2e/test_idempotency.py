@@ -106,6 +106,50 @@ def test_prefer_wait_times_out_into_a_plain_201(worker, stub_server, client_api)
     wait_terminal(client_api, response.json()["executionId"])
 
 
+def test_requests_past_the_waiting_cap_are_answered_at_once(
+    worker, stub_server, client_api, settings
+):
+    settings.FLOWKER_MAX_WAITING_REQUESTS = 1
+    released = threading.Event()
+
+    def held(request):
+        released.wait(20)
+        return StubResponse(200, {"value": "held"})
+
+    # The first call is held until released; every later one answers at once.
+    stub_server.on("POST", "/call", held, StubResponse(200, {"value": "quick"}))
+    workflow_id = call_workflow(client_api, stub_server)
+    raw_key = client_api._credentials["HTTP_X_API_KEY"]
+    answers = []
+
+    def wait_for_the_held_one() -> None:
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=raw_key)
+        answers.append(start(client, workflow_id, {}, HTTP_PREFER="wait=20"))
+        connection.close()
+
+    waiter = threading.Thread(target=wait_for_the_held_one)
+    waiter.start()
+    try:
+        stub_server.wait_for(1, "POST", "/call")
+        # The one waiting place is taken: no waiting, whatever the preference says.
+        over = start(client_api, workflow_id, {}, HTTP_PREFER="wait=20")
+        assert over.status_code == 201, over.content
+        assert "Preference-Applied" not in over
+        wait_terminal(client_api, over.json()["executionId"])
+    finally:
+        released.set()
+        waiter.join(30)
+    [held_answer] = answers
+    assert held_answer.status_code == 200 and held_answer["Preference-Applied"] == "wait=20"
+    assert held_answer.json()["finalOutput"] == {"answer": "held"}
+    # The place is given back when its waiter is answered.
+    again = start(client_api, workflow_id, {}, HTTP_PREFER="wait=20")
+    assert again.status_code == 200 and again["Preference-Applied"] == "wait=20"
+
+
 @pytest.mark.parametrize(
     ("prefer", "applied"),
     [("wait=99", "wait=30"), ("wait=abc", None), ("respond-async, wait=2", "wait=2")],

@@ -1,5 +1,7 @@
 """Webhook ingress: routes from the database, verify tokens, `_webhook`, limits, headers."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -56,12 +58,97 @@ def test_guide_webhook_example_runs_with_its_token_and_no_api_key(
     assert (started.actor_type, started.actor_id) == ("webhook", "POST /payments/received")
 
 
+def test_webhook_query_is_stored_masked_by_the_header_rules(hook):
+    response = APIClient().post(
+        "/v1/webhooks/payments/received?access_token=tok-abcd-9876&apiKey=k-5555&page=2",
+        {"amount": 1},
+        format="json",
+        HTTP_X_WEBHOOK_TOKEN="my-secret-token",
+    )
+    assert response.status_code == 201, response.content
+    from executions.models import Execution
+
+    stored = Execution.objects.get(pk=response.json()["executionId"]).input_data
+    assert stored["_webhook"]["query"] == {
+        "access_token": "****9876",
+        "apiKey": "****5555",
+        "page": "2",
+    }
+    assert "tok-abcd-9876" not in json.dumps(stored, default=str)
+
+
 @pytest.mark.parametrize("token", [None, "wrong-token", "my-secret-token-and-more"])
 def test_wrong_or_missing_token_is_401_flk_0362(hook, token, client_api):
     headers = {"HTTP_X_WEBHOOK_TOKEN": token} if token else {}
     response = client_api.post("/v1/webhooks/payments/received", {}, format="json", **headers)
     assert response.status_code == 401
     assert response.json()["code"] == "FLK-0362"
+
+
+def test_an_empty_stored_token_refuses_every_caller(hook):
+    # A route saved before the schema required a non-empty token.
+    from flowker.sealing import seal
+    from webhooks.models import WebhookRoute
+
+    WebhookRoute.objects.filter(workflow_id=hook).update(verify_token=seal(""))
+    for headers in ({}, {"HTTP_X_WEBHOOK_TOKEN": ""}):
+        response = APIClient().post("/v1/webhooks/payments/received", {}, format="json", **headers)
+        assert response.status_code == 401 and response.json()["code"] == "FLK-0362"
+
+
+def test_failed_token_checks_are_limited_per_route_and_address(hook, client_api, settings):
+    settings.FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES = 3
+    settings.FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS = 300
+    caller = APIClient(REMOTE_ADDR="192.0.2.10")
+
+    def send(client, token):
+        return client.post(
+            "/v1/webhooks/payments/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN=token
+        )
+
+    assert [send(caller, f"guess-{n}").status_code for n in range(3)] == [401, 401, 401]
+    refused = send(caller, "guess-4")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "FLK-0362"
+    assert refused.json()["title"] == "Too Many Requests"
+    assert 1 <= int(refused["Retry-After"]) <= 300
+    # Refused whatever it sends, or a guess could still be told apart by its answer.
+    assert send(caller, "my-secret-token").status_code == 429
+    # Another address is not held back by this one's failures.
+    assert send(APIClient(REMOTE_ADDR="192.0.2.11"), "my-secret-token").status_code == 201
+    # Nor is another route.
+    provider = make_provider_config(name="refunds-provider")
+    other_body = with_webhook(
+        guide_workflow(provider.pk, name="refunds"),
+        path="refunds/received",
+        verify_token="other-secret-token",
+    )
+    activate(client_api, other_body)
+    response = caller.post(
+        "/v1/webhooks/refunds/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN="nope"
+    )
+    assert response.status_code == 401
+
+
+def test_token_checks_go_on_when_the_cache_is_down(hook, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6390/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES = 1
+    caller = APIClient()
+    for _ in range(2):
+        wrong = caller.post(
+            "/v1/webhooks/payments/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN="nope"
+        )
+        assert wrong.status_code == 401 and wrong.json()["code"] == "FLK-0362"
+    right = caller.post(
+        "/v1/webhooks/payments/received", {}, format="json", HTTP_X_WEBHOOK_TOKEN="my-secret-token"
+    )
+    assert right.status_code == 201, right.content
 
 
 def test_unknown_route_is_404_for_a_key_holder_and_401_for_others(hook, client_api):

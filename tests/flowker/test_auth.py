@@ -98,11 +98,40 @@ def test_actor_is_the_key_name_with_client_ip(api_key, rf):
     assert actor_from_request(request) == Actor(type="api_key", id="test-client", ip="192.0.2.7")
 
 
-def test_forwarded_for_is_trusted_only_when_configured(rf, settings):
+def test_forwarded_for_is_ignored_without_trusted_proxies(rf):
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
     assert actor_from_request(request).ip == "10.0.0.2"
-    settings.FLOWKER_TRUST_X_FORWARDED_FOR = True
-    assert actor_from_request(request).ip == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("proxies", "expected"),
+    [
+        # The caller wrote 198.51.100.66 itself; the one proxy appended the address it saw.
+        (1, "203.0.113.9"),
+        # Two proxies: the outer one appended the caller, the inner one the outer proxy.
+        (2, "198.51.100.66"),
+        # More proxies configured than hops: nothing in the header can be trusted.
+        (3, "10.0.0.2"),
+    ],
+)
+def test_client_ip_is_the_hop_added_by_the_outermost_trusted_proxy(rf, settings, proxies, expected):
+    settings.FLOWKER_TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.66, 203.0.113.9")
+    assert actor_from_request(request).ip == expected
+
+
+def test_a_spoofed_first_hop_does_not_reach_the_audit_trail(client_api, settings):
+    settings.FLOWKER_TRUSTED_PROXY_COUNT = 1
+    response = client_api.post(
+        "/v1/provider-configurations",
+        {"name": "ip-check", "providerId": "http", "config": {"base_url": "http://127.0.0.1:9"}},
+        format="json",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9",
+    )
+    assert response.status_code == 201, response.content
+    event = AuditEvent.objects.get(event_type="PROVIDER_CONFIG_CREATED")
+    assert event.actor_ip == "203.0.113.9"
 
 
 def test_actor_without_key_is_anonymous(rf):

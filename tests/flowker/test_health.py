@@ -1,10 +1,30 @@
 """Operational endpoints and what they report when a dependency is down."""
 
+import uuid
+
 import pytest
+import redis
+
+from flowker import health
 
 pytestmark = pytest.mark.django_db
 
 DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens there
+
+
+@pytest.fixture(autouse=True)
+def fresh_readiness(monkeypatch):
+    """Each test sees its own /readyz answers, not one cached by an earlier test."""
+    monkeypatch.setattr(health, "READINESS", health.ReadinessCache())
+
+
+@pytest.fixture
+def unconsumed_health_queue(settings):
+    """A health queue no worker consumes, so /readyz's ping is never answered."""
+    settings.FLOWKER_HEALTH_QUEUE = f"health-test-{uuid.uuid4().hex}"
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    yield broker, settings.FLOWKER_HEALTH_QUEUE
+    broker.delete(settings.FLOWKER_HEALTH_QUEUE)
 
 
 def test_health_is_200_with_database_and_broker_up(anon_client):
@@ -38,12 +58,27 @@ def test_readyz_reports_each_dependency(anon_client, settings):
     assert body["deployment_mode"] == "distributed"
 
 
-def test_readyz_is_503_when_no_worker_answers(anon_client, settings):
-    # No Celery worker consumes this test's queue: the round trip must time out.
+def test_readyz_is_503_when_no_worker_answers(anon_client, settings, unconsumed_health_queue):
     settings.FLOWKER_READYZ_WORKER_TIMEOUT = 0.3
     response = anon_client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["worker"]["status"] == "down"
+
+
+def test_readyz_pings_on_its_own_queue_once_per_cache_period(
+    anon_client, settings, unconsumed_health_queue
+):
+    broker, queue = unconsumed_health_queue
+    settings.FLOWKER_READYZ_WORKER_TIMEOUT = 0.3
+    settings.FLOWKER_READYZ_CACHE_SECONDS = 60
+    first, second = anon_client.get("/readyz"), anon_client.get("/readyz")
+    assert first.status_code == second.status_code == 503
+    assert second.json() == first.json()
+    # One ping, and on the health queue (a worker backlog of executions does not delay it).
+    assert broker.llen(queue) == 1
+    settings.FLOWKER_READYZ_CACHE_SECONDS = 0
+    anon_client.get("/readyz")
+    assert broker.llen(queue) == 2
 
 
 def test_readyz_is_503_with_redis_down(anon_client, settings):
@@ -104,6 +139,26 @@ def test_openapi_document_describes_the_api(anon_client):
     listing = document["paths"]["/v1/audit-events"]["get"]["parameters"]
     [limit] = [p for p in listing if p["name"] == "limit"]
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
+
+
+def test_openapi_document_is_built_once_per_process(anon_client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from flowker.urls import OpenAPIView
+
+    monkeypatch.setattr(OpenAPIView, "document", None)
+    builds = []
+    build = SchemaGenerator.get_schema
+
+    def counted_build(self, *args, **kwargs):
+        builds.append(self)
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted_build)
+    first, second = anon_client.get("/v1/openapi.json"), anon_client.get("/v1/openapi.json")
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert len(builds) == 1
 
 
 def test_swagger_ui_is_served_locally(anon_client):

@@ -1,6 +1,7 @@
 """Settings never invent secrets: both keys are required, from the environment or from the
 var/secrets.env that `make run` generates; the environment wins."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 PRINT_KEY = "from django.conf import settings; print(settings.SECRET_KEY)"
 
 
-def _run(tmp_path, **env):
+def _run(tmp_path, code=PRINT_KEY, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -18,7 +19,7 @@ def _run(tmp_path, **env):
     }
     clean.update(FLOWKER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="flowker.settings", **env)
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {PRINT_KEY}"],
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=REPO,
         env=clean,
         capture_output=True,
@@ -45,3 +46,35 @@ def test_keys_come_from_var_secrets_env_and_the_environment_wins(tmp_path):
     )
     assert _run(tmp_path).stdout.strip() == "from-file"
     assert _run(tmp_path, DJANGO_SECRET_KEY="from-env").stdout.strip() == "from-env"
+
+
+PRINT_TLS = (
+    "import json; from django.conf import settings as s; print(json.dumps(["
+    "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, getattr(s, 'SECURE_PROXY_SSL_HEADER', None),"
+    " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS]))"
+)
+KEYS = {
+    "DJANGO_SECRET_KEY": "s",
+    "FLOWKER_ENCRYPTION_KEY": "X7pDIiUQxJ1MIDJ7PmkxgoNBCKTEyI6dLSfWEUL_uiA=",
+}
+
+
+def test_tls_switches_are_off_by_default_and_set_from_the_environment(tmp_path):
+    default = _run(tmp_path, PRINT_TLS, **KEYS)
+    assert json.loads(default.stdout) == [False, False, None, 0, False], default.stderr
+    behind_tls = _run(
+        tmp_path,
+        PRINT_TLS,
+        DJANGO_SECURE_COOKIES="true",
+        DJANGO_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        DJANGO_SECURE_HSTS_SECONDS="31536000",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+        **KEYS,
+    )
+    assert json.loads(behind_tls.stdout) == [
+        True,
+        True,
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+        31536000,
+        True,
+    ], behind_tls.stderr

@@ -309,6 +309,14 @@ VALIDATION_CASES = [
         "nodes[0].data.method",
     ),
     (
+        # An empty token would match a caller that sends none (CONTRACT §0).
+        "webhook verify token empty",
+        lambda b: b["nodes"][0]["data"].update(path="p", method="POST", verify_token=""),
+        422,
+        "FLK-0201",
+        "nodes[0].data.verify_token",
+    ),
+    (
         "trigger type unknown",
         _set_data(0, "triggerType", "carrier-pigeon"),
         400,
