@@ -182,7 +182,9 @@ def _breaker_key(call: ExecutorCall) -> str:
     return breaker_key("provider", call.provider_config.pk)
 
 
-def _details(prepared: PreparedCall, status: int | None, duration: int | None, response: Any):
+def _details(
+    prepared: PreparedCall, status: int | None, duration: int | None, response: Any
+) -> dict[str, Any]:
     return {
         "method": prepared.request.method,
         "url": response.url if response is not None else prepared.request.url,
@@ -197,15 +199,15 @@ def run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
     started = timezone.now()
     try:
         call = _resolve(node)
-        if call.provider_config is None:
-            _run_transform(run, node, call)
-            return None
-        prepared = _prepare(run, node, call)
+        prepared = None if call.provider_config is None else _prepare(run, node, call)
     except NodeFailure as failure:
         step = run.steps.get(node["id"])
         if step is not None:  # resuming a waiting step whose configuration changed meanwhile
             give_up(node, step, failure.code, failure.message)
         fail_step(run, node, started, failure.code, failure.message)
+    if prepared is None:
+        _run_transform(run, node, call)
+        return None
     request = prepared.request
     step = start_step(
         run,

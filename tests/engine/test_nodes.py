@@ -149,3 +149,22 @@ def test_the_walk_runs_the_graph_to_completion(leased, stub_server):  # noqa: F8
         "approve": "completed",
         "reject": "skipped",
     }
+
+
+def test_a_failing_transform_records_one_failed_step_named_once(leased):
+    node = {
+        "id": "reshape",
+        "type": "executor",
+        "data": {
+            "executorId": "transform.json",
+            "inputMapping": [{"source": "workflow.nickname", "target": "n", "required": True}],
+        },
+    }
+
+    with pytest.raises(NodeFailure) as failed:
+        run_node(leased, node)
+
+    assert failed.value.message.count("node 'reshape'") == 1
+    assert "transformation failed" in failed.value.message
+    assert leased.execution.steps.filter(node_id="reshape").count() == 1
+    assert leased.steps["reshape"].error_code == "FLK-0504"
