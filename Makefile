@@ -32,23 +32,26 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(SECRETS):
-	@mkdir -p $(VAR)
+	@umask 077 && mkdir -p $(VAR)
 	@umask 077 && $(PYTHON) -c 'import base64, os, secrets; \
 	print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50)); \
 	print("FLOWKER_ENCRYPTION_KEY=" + base64.urlsafe_b64encode(os.urandom(32)).decode())' > $(SECRETS)
 	@echo "Generated $(SECRETS) (keep it: it holds the key that decrypts stored secrets;"
 	@echo "settings read it, and variables set in the environment take precedence)."
 
+# umask 077: the database, broker messages, cache and schedule under $(VAR) are the owner's only
+# (chmod covers collectstatic, which sets its own modes, and what an older run left readable).
 run: $(STAMP) $(SECRETS)
-	@export FLOWKER_VAR_DIR=$(abspath $(VAR)) \
+	@umask 077 && export FLOWKER_VAR_DIR=$(abspath $(VAR)) \
 		FLOWKER_OUTBOUND_ALLOW_PRIVATE=$${FLOWKER_OUTBOUND_ALLOW_PRIVATE:-true} \
 		HOST=$${HOST:-127.0.0.1} FLOWKER_PORT=$${PORT:-8000} \
 		WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} WORKER_CONCURRENCY=$${WORKER_CONCURRENCY:-2} && \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
+	chmod -R go-rwx $(VAR) && \
 	$(PY) manage.py flowker_bootstrap && \
 	echo "Flowker on http://$${HOST}:$${FLOWKER_PORT}/ (admin: /admin/, API docs: /swagger/)" && \
-	exec $(VENV)/bin/honcho start -f Procfile
+	exec $(PY) -m flowker.procfile Procfile
 
 test: $(STAMP)
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)

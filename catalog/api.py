@@ -75,6 +75,11 @@ def _template(template_key: str) -> TemplateSpec:
 class ExecutorListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listCatalogExecutors",
+        summary="List catalog executors",
+        description=(
+            "Built-in executors (HTTP request, data transformation, Tracer and Midaz operations) "
+            "that executor nodes and executor configurations use."
+        ),
         tags=TAGS,
         responses={200: ExecutorSummarySerializer(many=True), **errors()},
     )
@@ -85,6 +90,11 @@ class ExecutorListView(FlowkerAPIView):
 class ExecutorDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getCatalogExecutor",
+        summary="Get a catalog executor",
+        description=(
+            "One built-in executor with the JSON Schema its node data and configurations must "
+            "match."
+        ),
         tags=TAGS,
         parameters=[_id_param("executor_key", "http.request")],
         responses={200: ExecutorDetailSerializer, **errors(404)},
@@ -96,8 +106,12 @@ class ExecutorDetailView(FlowkerAPIView):
 class ExecutorValidateView(FlowkerAPIView):
     @extend_schema(
         operation_id="validateCatalogExecutorConfig",
+        summary="Validate an executor configuration",
+        description=(
+            "Checks a configuration object against the executor's JSON Schema only (nothing is "
+            "called); 422 FLK-0201 names every failing `config.<path>`."
+        ),
         tags=TAGS,
-        description="Schema validation only; 422 FLK-0201 names every failing `config.<path>`.",
         parameters=[_id_param("executor_key", "http.request")],
         request=ExecutorValidateSerializer,
         responses={200: ValidationResultSerializer, **errors(400, 404, 413, 422)},
@@ -119,6 +133,11 @@ class ExecutorValidateView(FlowkerAPIView):
 class TriggerListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listCatalogTriggers",
+        summary="List catalog triggers",
+        description=(
+            "How workflows start: `webhook` (a call to /v1/webhooks/{path}) or `manual` (POST "
+            "/v1/workflows/{id}/executions)."
+        ),
         tags=TAGS,
         responses={200: TriggerSummarySerializer(many=True), **errors()},
     )
@@ -129,6 +148,8 @@ class TriggerListView(FlowkerAPIView):
 class TriggerDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getCatalogTrigger",
+        summary="Get a catalog trigger",
+        description="One trigger with the JSON Schema of its node data.",
         tags=TAGS,
         parameters=[_id_param("trigger_key", "webhook")],
         responses={200: TriggerDetailSerializer, **errors(404)},
@@ -140,6 +161,11 @@ class TriggerDetailView(FlowkerAPIView):
 class ProviderListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listCatalogProviders",
+        summary="List catalog providers",
+        description=(
+            "Kinds of external service Flowker connects to (`http`, `tracer`, `midaz`), each with "
+            "the schema of its provider configurations."
+        ),
         tags=TAGS,
         responses={200: ProviderSummarySerializer(many=True), **errors()},
     )
@@ -150,6 +176,10 @@ class ProviderListView(FlowkerAPIView):
 class ProviderDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getCatalogProvider",
+        summary="Get a catalog provider",
+        description=(
+            "One provider with the JSON Schema that a provider configuration's `config` must match."
+        ),
         tags=TAGS,
         parameters=[_id_param("provider_key", "http")],
         responses={200: ProviderDetailSerializer, **errors(404)},
@@ -161,6 +191,8 @@ class ProviderDetailView(FlowkerAPIView):
 class ProviderExecutorListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listCatalogProviderExecutors",
+        summary="List a provider's executors",
+        description="The catalog executors that call this provider.",
         tags=TAGS,
         parameters=[_id_param("provider_key", "midaz")],
         responses={200: ExecutorSummarySerializer(many=True), **errors(404)},
@@ -174,6 +206,11 @@ class ProviderExecutorListView(FlowkerAPIView):
 class TemplateListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listCatalogTemplates",
+        summary="List workflow templates",
+        description=(
+            "Ready-made workflows that `POST /v1/workflows/from-template` builds from a few "
+            "parameters."
+        ),
         tags=TAGS,
         responses={200: TemplateSummarySerializer(many=True), **errors()},
     )
@@ -184,6 +221,11 @@ class TemplateListView(FlowkerAPIView):
 class TemplateDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getCatalogTemplate",
+        summary="Get a workflow template",
+        description=(
+            "One template with its parameter schema; a parameter naming a provider configuration "
+            "lists the active ones it accepts, or says how to create one."
+        ),
         tags=TAGS,
         parameters=[_id_param("template_key", "payment-fraud-check")],
         responses={200: TemplateDetailSerializer, **errors(404)},
@@ -195,7 +237,16 @@ class TemplateDetailView(FlowkerAPIView):
         # A copy: the registry's schema is shared by every caller.
         schema = copy.deepcopy(spec.param_schema)
         for param, provider_id in spec.provider_params.items():
-            schema["properties"][param]["oneOf"] = provider_config_choices(provider_id=provider_id)
+            choices = provider_config_choices(provider_id=provider_id)
+            if choices:
+                schema["properties"][param]["oneOf"] = choices
+            else:
+                # An empty oneOf would accept nothing without saying why.
+                schema["properties"][param]["description"] += (
+                    f" No active {provider_id} provider configuration exists yet: create one "
+                    f'(POST /v1/provider-configurations with "providerId": "{provider_id}") '
+                    "and pass its id."
+                )
         enriched = dataclasses.replace(spec, param_schema=schema)
         return Response(TemplateDetailSerializer(enriched).data)
 
@@ -203,8 +254,12 @@ class TemplateDetailView(FlowkerAPIView):
 class TemplateValidateView(FlowkerAPIView):
     @extend_schema(
         operation_id="validateCatalogTemplateParams",
+        summary="Validate template parameters",
+        description=(
+            "Checks parameters as `from-template` would, without creating anything; 422 FLK-0242 "
+            "names every failing `params.<path>`."
+        ),
         tags=TAGS,
-        description="Schema validation only; 422 FLK-0242 names every failing `params.<path>`.",
         parameters=[_id_param("template_key", "payment-fraud-check")],
         request=TemplateValidateSerializer,
         responses={200: ValidationResultSerializer, **errors(400, 404, 413, 422)},

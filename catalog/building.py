@@ -7,6 +7,8 @@ from typing import Any
 from catalog import registry
 from catalog.schemas import schema_errors
 from flowker.errors import FlowkerError
+from providers.choices import ProviderConfigStatus
+from providers.models import ProviderConfiguration
 
 
 def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
@@ -29,12 +31,33 @@ def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
                 f"params.{path}" if path else "params": reason for path, reason in errors.items()
             },
         )
+    errors = _provider_param_errors(template.provider_params, params)
+    if errors:
+        raise FlowkerError("FLK-0242", f"invalid params for template {template_id}", fields=errors)
     defaults = {
         name: spec["default"]
         for name, spec in template.param_schema.get("properties", {}).items()
         if "default" in spec
     }
     return {**defaults, **params}
+
+
+def _provider_param_errors(provider_params: dict[str, str], params: dict) -> dict[str, str]:
+    """A parameter naming a provider configuration must name an active one of its provider."""
+
+    errors = {}
+    for param, provider_id in provider_params.items():
+        if param not in params:
+            continue
+        config = ProviderConfiguration.objects.filter(pk=params[param]).first()
+        expected = f"must be the id of an active {provider_id} provider configuration"
+        if config is None:
+            errors[f"params.{param}"] = f"{expected}; no provider configuration has this id"
+        elif config.provider_id != provider_id:
+            errors[f"params.{param}"] = f"{expected}; {config.name!r} is a {config.provider_id} one"
+        elif config.status != ProviderConfigStatus.ACTIVE:
+            errors[f"params.{param}"] = f"{expected}; {config.name!r} is {config.status}"
+    return errors
 
 
 def _node(node_id: str, node_type: str, name: str, x: int, y: int, data: dict) -> dict[str, Any]:

@@ -106,8 +106,8 @@ def start_response(
                         status=200,
                         headers=response_headers,
                     )
-    if replayed:
-        execution.refresh_from_db()
+    if replayed or wait is not None:
+        execution.refresh_from_db()  # a wait that ran out answers the status it saw last
     status = 200 if replayed else 201
     return Response(
         ExecutionCreatedSerializer(execution).data, status=status, headers=response_headers
@@ -120,6 +120,12 @@ class ExecutionStartView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="executeWorkflow",
+        summary="Execute a workflow",
+        description=(
+            "Starts an execution of an active workflow with `inputData`. An optional "
+            "`Idempotency-Key` makes retries safe; `Prefer: wait=N` answers with the results when "
+            "the execution ends within N seconds."
+        ),
         tags=TAGS,
         parameters=START_HEADERS,
         request=StartSerializer,
@@ -150,6 +156,8 @@ class ExecutionStartView(FlowkerAPIView):
 class ExecutionListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listExecutions",
+        summary="List executions",
+        description="Executions filtered by workflow and status, with cursor pagination.",
         tags=TAGS,
         parameters=[
             OpenApiParameter("workflowId", str),
@@ -179,6 +187,8 @@ class ExecutionListView(FlowkerAPIView):
 class ExecutionDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecution",
+        summary="Get an execution",
+        description="Status and progress of one execution, with `error` when it failed.",
         tags=TAGS,
         responses={200: ExecutionSerializer, **errors(400, 404)},
     )
@@ -189,6 +199,11 @@ class ExecutionDetailView(FlowkerAPIView):
 class ExecutionResultsView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecutionResults",
+        summary="Get execution results",
+        description=(
+            "The final output and every step: status, input (masked), output, attempts and call "
+            "details."
+        ),
         tags=TAGS,
         responses={200: ExecutionResultsSerializer, **errors(400, 404, 422)},
     )
@@ -202,6 +217,12 @@ class ExecutionResultsView(FlowkerAPIView):
 class ExecutionCancelView(FlowkerAPIView):
     @extend_schema(
         operation_id="cancelExecution",
+        summary="Cancel an execution",
+        description=(
+            "Stops a pending or running execution at the next step boundary: a provider call in "
+            "flight completes and is recorded, scheduled retries are dropped. 422 FLK-0511 in any "
+            "other status."
+        ),
         tags=TAGS,
         request=None,
         responses={200: ExecutionSerializer, **errors(400, 404, 409, 422)},
@@ -215,6 +236,11 @@ class ExecutionCancelView(FlowkerAPIView):
 class ExecutionRetryView(FlowkerAPIView):
     @extend_schema(
         operation_id="retryExecution",
+        summary="Retry an execution",
+        description=(
+            "Starts a new execution (with `retryOf`) from a failed or cancelled one: from `start` "
+            "with the current definition, or from `failed_step` reusing the completed steps."
+        ),
         tags=TAGS,
         request=RetrySerializer,
         responses={201: ExecutionCreatedSerializer, **errors(400, 404, 422)},
@@ -267,6 +293,8 @@ DASHBOARD_TAGS = ["Dashboards"]
 class WorkflowSummaryView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardWorkflowSummary",
+        summary="Workflow summary",
+        description="How many workflows are in each status.",
         tags=DASHBOARD_TAGS,
         responses={
             200: inline_serializer(
@@ -287,6 +315,8 @@ class WorkflowSummaryView(FlowkerAPIView):
 class ExecutionCountsView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardExecutions",
+        summary="Count executions by status",
+        description="Executions per status over a time range, optionally for one workflow.",
         tags=DASHBOARD_TAGS,
         parameters=[*_WINDOW_PARAMS, OpenApiParameter("status", enum=ExecutionStatus.values)],
         responses={
@@ -312,6 +342,10 @@ class ExecutionCountsView(FlowkerAPIView):
 class ExecutionTimeseriesView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardExecutionTimeseries",
+        summary="Executions over time",
+        description=(
+            "Execution counts per status in minute, hour or day buckets; empty buckets are zeros."
+        ),
         tags=DASHBOARD_TAGS,
         parameters=[
             OpenApiParameter("interval", enum=list(dashboards.INTERVALS)),
@@ -356,6 +390,11 @@ class ExecutionTimeseriesView(FlowkerAPIView):
 class WorkflowPerformanceView(FlowkerAPIView):
     @extend_schema(
         operation_id="dashboardWorkflowPerformance",
+        summary="Workflow performance",
+        description=(
+            "Per workflow over a time range: terminal executions, success rate and p50/p95 "
+            "durations."
+        ),
         tags=DASHBOARD_TAGS,
         parameters=_WINDOW_PARAMS,
         responses={

@@ -26,6 +26,7 @@ from flowker.errors import FlowkerError
 from flowker.transitions import LOST_RACE_MESSAGE, status_update
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
+from workflows.selectors import pinned_nodes
 
 logger = logging.getLogger("flowker.executions")
 LOST_RACE = "FLK-0353"
@@ -83,7 +84,7 @@ def execution_start(
             return _replay(existing, digest)
     if nodes is None and workflow.status != WorkflowStatus.ACTIVE:
         raise FlowkerError("FLK-0501", "workflow is not active")
-    nodes = workflow.nodes if nodes is None else nodes
+    nodes = pinned_nodes(workflow) if nodes is None else nodes
     edges = workflow.edges if edges is None else edges
     now = timezone.now()
     try:

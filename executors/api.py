@@ -29,6 +29,11 @@ def _output(config: Any) -> dict[str, Any]:
 class ExecutorConfigListView(FlowkerAPIView):
     @extend_schema(
         operation_id="createExecutorConfiguration",
+        summary="Create an executor configuration",
+        description=(
+            "Binds a catalog executor to a provider configuration with named endpoints. It is "
+            "created `unconfigured` and becomes `configured` once complete."
+        ),
         tags=TAGS,
         request=ExecutorConfigCreateSerializer,
         responses={201: ExecutorConfigSerializer, **errors(400, 404, 409, 413)},
@@ -43,6 +48,11 @@ class ExecutorConfigListView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="listExecutorConfigurations",
+        summary="List executor configurations",
+        description=(
+            "Executor configurations with their lifecycle status, with filters and cursor "
+            "pagination."
+        ),
         tags=TAGS,
         parameters=[
             OpenApiParameter("status", enum=ExecutorConfigStatus.values),
@@ -79,6 +89,8 @@ class ExecutorConfigListView(FlowkerAPIView):
 class ExecutorConfigDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecutorConfiguration",
+        summary="Get an executor configuration",
+        description="One executor configuration with its endpoints, status and last test result.",
         tags=TAGS,
         responses={200: ExecutorConfigSerializer, **errors(400, 404)},
     )
@@ -87,6 +99,12 @@ class ExecutorConfigDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="updateExecutorConfiguration",
+        summary="Update an executor configuration",
+        description=(
+            "Partial update (metadata merged). A complete `unconfigured` configuration becomes "
+            "`configured`; a `tested` or `active` one accepts only `status` (`disabled`, or "
+            "`active` to re-enable)."
+        ),
         tags=TAGS,
         request=ExecutorConfigUpdateSerializer,
         responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 413, 422)},
@@ -104,6 +122,10 @@ class ExecutorConfigDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="deleteExecutorConfiguration",
+        summary="Delete an executor configuration",
+        description=(
+            "Refused (422 FLK-0252) while it is tested or active, or used by an active workflow."
+        ),
         tags=TAGS,
         responses={204: None, **errors(400, 404, 422)},
     )
@@ -122,10 +144,12 @@ class _ExecutorConfigCommand(FlowkerAPIView):
         return Response(_output(changed))
 
 
-def _command_schema(operation_id: str) -> Any:
+def _command_schema(operation_id: str, summary: str, description: str) -> Any:
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
+            summary=summary,
+            description=description,
             tags=TAGS,
             request=None,
             responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},
@@ -133,17 +157,28 @@ def _command_schema(operation_id: str) -> Any:
     )
 
 
-@_command_schema("activateExecutorConfiguration")
+@_command_schema(
+    "activateExecutorConfiguration",
+    "Activate an executor configuration",
+    "tested → active. Refused (422 FLK-0252) when it would make an endpoint name ambiguous for "
+    "an active workflow.",
+)
 class ExecutorConfigActivateView(_ExecutorConfigCommand):
     command = services.executor_config_activate
 
 
-@_command_schema("disableExecutorConfiguration")
+@_command_schema(
+    "disableExecutorConfiguration",
+    "Disable an executor configuration",
+    "Takes it out of service: nodes that use it fail fast (FLK-0512) until it is enabled.",
+)
 class ExecutorConfigDisableView(_ExecutorConfigCommand):
     command = services.executor_config_disable
 
 
-@_command_schema("enableExecutorConfiguration")
+@_command_schema(
+    "enableExecutorConfiguration", "Enable an executor configuration", "disabled → active."
+)
 class ExecutorConfigEnableView(_ExecutorConfigCommand):
     command = services.executor_config_enable
 
@@ -151,6 +186,11 @@ class ExecutorConfigEnableView(_ExecutorConfigCommand):
 class ExecutorConfigTestView(FlowkerAPIView):
     @extend_schema(
         operation_id="testExecutorConfiguration",
+        summary="Test an executor configuration",
+        description=(
+            "Without `input`, runs the connectivity stages against the endpoint with GET (no side "
+            "effects); with `input`, makes the real call. A pass makes it `tested`."
+        ),
         tags=TAGS,
         request=ExecutorConfigTestSerializer,
         responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},

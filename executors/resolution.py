@@ -146,14 +146,20 @@ def _endpoint(
             )
         return executor_config, endpoint
     if name and provider_config is not None:
-        bound = ExecutorConfiguration.objects.filter(
-            provider_config=provider_config, status__in=bound_statuses
-        ).order_by("created_at")
-        for candidate in bound:
-            endpoint = candidate.endpoint(name)
-            if endpoint is not None:
-                return candidate, endpoint
+        for candidate in endpoint_candidates(provider_config, name, bound_statuses):
+            return candidate, candidate.endpoint(name)
     return None, None
+
+
+def endpoint_candidates(
+    provider_config: Any, name: str, statuses: tuple[str, ...]
+) -> list[ExecutorConfiguration]:
+    """Executor configurations of a provider configuration (in the given statuses, oldest
+    first) that have an endpoint called `name`."""
+    bound = ExecutorConfiguration.objects.filter(
+        provider_config=provider_config, status__in=statuses
+    ).order_by("created_at")
+    return [candidate for candidate in bound if candidate.endpoint(name) is not None]
 
 
 def resolve_executor_node(

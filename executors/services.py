@@ -22,7 +22,7 @@ from flowker.timefmt import format_timestamp, now
 from flowker.transitions import transition
 from providers.models import ProviderConfiguration
 from providers.services import plain_config
-from workflows.selectors import active_workflow_names_using
+from workflows.selectors import active_workflow_names_using, active_workflows_naming_endpoints
 
 EDITABLE = (Status.UNCONFIGURED, Status.CONFIGURED, Status.DISABLED)
 TESTABLE = (Status.CONFIGURED, Status.TESTED)
@@ -245,9 +245,30 @@ def _transition(
     return config
 
 
+def _refuse_ambiguous_endpoints(config: ExecutorConfiguration) -> None:
+    """A configuration that becomes active must not offer an endpoint name that an active
+    workflow calls, by name, through another configuration (CONTRACT §0)."""
+    names = {endpoint.get("name") for endpoint in config.endpoints if endpoint.get("name")}
+    if not names or config.provider_config_id is None:
+        return
+    workflows = active_workflows_naming_endpoints(
+        provider_config_id=config.provider_config_id,
+        endpoint_names=names,
+        except_config_id=config.pk,
+    )
+    if workflows:
+        raise FlowkerError(
+            "FLK-0252",
+            f"activating executor configuration {config.name!r} would make its endpoint "
+            f"names ({', '.join(sorted(names))}) ambiguous for active workflows: "
+            f"{', '.join(workflows)}; deactivate them or rename the endpoints",
+        )
+
+
 def executor_config_activate(
     *, config: ExecutorConfiguration, actor: Actor
 ) -> ExecutorConfiguration:
+    _refuse_ambiguous_endpoints(config)
     return _transition(
         config,
         sources=(Status.TESTED,),
@@ -274,6 +295,7 @@ def executor_config_disable(
 
 
 def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> ExecutorConfiguration:
+    _refuse_ambiguous_endpoints(config)
     return _transition(
         config,
         sources=(Status.DISABLED,),
@@ -408,6 +430,7 @@ def _real_call(
         stage.update(status="failed", error=outcome.message)
     elif isinstance(outcome, Transient):
         stage.update(status="failed", error=outcome.error)
+    stage.setdefault("message", "Endpoint call failed")
     duration = round((time.monotonic() - started) * 1000)
     stage["durationMs"] = duration
     passed = stage["status"] == "passed"

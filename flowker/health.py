@@ -50,6 +50,12 @@ class CheckResult:
             body["error"] = self.error
         return body
 
+    def as_health(self, name: str) -> dict[str, Any]:
+        """A /health entry in upstream's words (readiness keeps up/down)."""
+        if self.ok:
+            return {"status": "healthy", "message": f"{name} connection ok"}
+        return {"status": "unhealthy", "message": f"{name} check failed: {self.error}"}
+
 
 def _timed(check: Callable[[], None]) -> CheckResult:
     started = time.perf_counter()
@@ -201,9 +207,19 @@ class DependencyCheckSerializer(serializers.Serializer):
     error = serializers.CharField(required=False)
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["healthy", "unhealthy"])
+    message = serializers.CharField()
+
+
 class HealthView(PublicView):
     @extend_schema(
         operation_id="health",
+        summary="Liveness",
+        description=(
+            "Whether the service reaches its database and broker: `healthy` (200) or `unhealthy` "
+            "(503), one entry per check. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -213,7 +229,7 @@ class HealthView(PublicView):
                     "version": serializers.CharField(),
                     "uptime": serializers.CharField(),
                     "timestamp": serializers.CharField(),
-                    "checks": serializers.DictField(child=DependencyCheckSerializer()),
+                    "checks": serializers.DictField(child=HealthCheckSerializer()),
                 },
             ),
             503: None,
@@ -227,7 +243,7 @@ class HealthView(PublicView):
             "version": settings.FLOWKER_VERSION,
             "uptime": _uptime(),
             "timestamp": format_timestamp(now()),
-            "checks": {name: result.as_readyz() for name, result in results.items()},
+            "checks": {name: result.as_health(name) for name, result in results.items()},
         }
         return Response(body, status=200 if healthy else 503)
 
@@ -235,6 +251,11 @@ class HealthView(PublicView):
 class ReadyzView(PublicView):
     @extend_schema(
         operation_id="readyz",
+        summary="Readiness",
+        description=(
+            "Whether this instance can do work: database, cache, broker, a worker round trip and "
+            "beat's heartbeat, each `up` or `down`; 503 when any is down. Public."
+        ),
         tags=["Operations"],
         responses={
             (200, "application/json"): inline_serializer(
@@ -257,6 +278,8 @@ class ReadyzView(PublicView):
 class VersionView(PublicView):
     @extend_schema(
         operation_id="version",
+        summary="Version",
+        description="The running Flowker version. Public.",
         tags=["Operations"],
         responses=inline_serializer(
             "Version", {"version": serializers.CharField(), "requestDate": serializers.CharField()}

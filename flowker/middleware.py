@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from flowker.api.errors import envelope_for, error_response
 from flowker.logs import request_id_var
@@ -67,6 +68,31 @@ class RequestContextMiddleware:
         return error_response(
             body["code"], body["message"], status, fields=body.get("fields"), headers=headers
         )
+
+
+class TrailingSlashMiddleware:
+    """Routes are not strict about a trailing slash, as upstream's (Fiber): `/v1/executors/`
+    is served as `/v1/executors`. Paths that exist with their slash (`/admin/`) are kept."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if len(path) > 1 and path.endswith("/") and not _resolves(path):
+            stripped = path.rstrip("/")
+            if stripped and _resolves(stripped):
+                request.path = request.path[: len(request.path) - len(path)] + stripped
+                request.path_info = stripped
+        return self.get_response(request)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:

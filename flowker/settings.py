@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "flowker.middleware.RequestContextMiddleware",
+    "flowker.middleware.TrailingSlashMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -318,10 +319,11 @@ SPECTACULAR_SETTINGS = {
         "flowker.api.openapi.truthful_schema",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "WorkflowStatusEnum": "workflows.choices.WorkflowStatus",
+        # Serializers list bare values, so the overrides do too (labels are part of the match).
+        "WorkflowStatusEnum": ["draft", "active", "inactive"],
         "ExecutionStatusEnum": "executions.choices.ExecutionStatus",
         "ExecutorConfigStatusEnum": "executors.choices.ExecutorConfigStatus",
-        "ActiveOrDisabledEnum": "providers.choices.ProviderConfigStatus",
+        "ActiveOrDisabledEnum": ["active", "disabled"],
         "StepStatusEnum": "executions.choices.StepStatus",
         "HealthStatusEnum": ["healthy", "unhealthy"],
         "DependencyStatusEnum": ["up", "down"],

@@ -5,12 +5,13 @@ from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from flowker import health
+from flowker import health, index
 from flowker.api.renderers import JSONRenderer
 
 v1 = [
@@ -52,6 +53,7 @@ class SwaggerView(SpectacularSwaggerView):
 
 
 urlpatterns = [
+    path("", index.index, name="index"),
     path("health", health.HealthView.as_view(), name="health"),
     path("readyz", health.ReadyzView.as_view(), name="readyz"),
     path("version", health.VersionView.as_view(), name="version"),
@@ -62,6 +64,8 @@ urlpatterns = [
         name="openapi",
     ),
     path("swagger/", SwaggerView.as_view(url_name="openapi"), name="swagger"),
+    path("swagger", RedirectView.as_view(url="/swagger/")),
+    path("admin", RedirectView.as_view(url="/admin/")),
     path("v1/", include(v1)),
     path("admin/", admin.site.urls),
 ]

@@ -30,6 +30,12 @@ def _output(config: Any) -> dict[str, Any]:
 class ProviderConfigListView(FlowkerAPIView):
     @extend_schema(
         operation_id="createProviderConfiguration",
+        summary="Create a provider configuration",
+        description=(
+            "A connection to an external service: base URL, credentials and settings, checked "
+            "against the provider's schema. Secrets are encrypted at rest and masked in every "
+            "answer."
+        ),
         tags=TAGS,
         request=ProviderConfigCreateSerializer,
         responses={201: ProviderConfigCreatedSerializer, **errors(400, 404, 409, 413, 422)},
@@ -50,6 +56,10 @@ class ProviderConfigListView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="listProviderConfigurations",
+        summary="List provider configurations",
+        description=(
+            "Connections to external services (secrets masked), with filters and cursor pagination."
+        ),
         tags=TAGS,
         parameters=[
             OpenApiParameter("status", enum=ProviderConfigStatus.values),
@@ -80,6 +90,8 @@ class ProviderConfigListView(FlowkerAPIView):
 class ProviderConfigDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getProviderConfiguration",
+        summary="Get a provider configuration",
+        description="One provider configuration, secrets masked.",
         tags=TAGS,
         responses={200: ProviderConfigSerializer, **errors(400, 404)},
     )
@@ -88,6 +100,8 @@ class ProviderConfigDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="updateProviderConfiguration",
+        summary="Update a provider configuration",
+        description="Partial update; a masked secret sent back keeps the stored value.",
         tags=TAGS,
         request=ProviderConfigUpdateSerializer,
         responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 413, 422)},
@@ -105,6 +119,8 @@ class ProviderConfigDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="deleteProviderConfiguration",
+        summary="Delete a provider configuration",
+        description="Refused (422 FLK-0292) while an active workflow uses it.",
         tags=TAGS,
         responses={204: None, **errors(400, 404, 422)},
     )
@@ -126,6 +142,8 @@ class _ProviderConfigCommand(FlowkerAPIView):
 @extend_schema_view(
     post=extend_schema(
         operation_id="enableProviderConfiguration",
+        summary="Enable a provider configuration",
+        description="Puts a disabled provider configuration back into service.",
         tags=TAGS,
         request=None,
         responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
@@ -138,6 +156,8 @@ class ProviderConfigEnableView(_ProviderConfigCommand):
 @extend_schema_view(
     post=extend_schema(
         operation_id="disableProviderConfiguration",
+        summary="Disable a provider configuration",
+        description="Executions that need it fail fast (FLK-0512) until it is enabled.",
         tags=TAGS,
         request=None,
         responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
@@ -150,6 +170,12 @@ class ProviderConfigDisableView(_ProviderConfigCommand):
 class ProviderConfigTestView(FlowkerAPIView):
     @extend_schema(
         operation_id="testProviderConfiguration",
+        summary="Test a provider configuration",
+        description=(
+            "Runs the connectivity, authentication and end-to-end stages with the configuration's "
+            "real credentials; every stage reports its status and a message (and an error when it "
+            "failed)."
+        ),
         tags=TAGS,
         request=None,
         responses={200: ConnectivityResultSerializer, **errors(400, 404, 422)},

@@ -29,7 +29,12 @@ HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
 
 
 def _unauthorized() -> FlowkerError:
-    return FlowkerError("UNAUTHORIZED", "API Key missing or invalid")
+    """The same answer whether or not the route exists (no path enumeration), saying what to
+    check."""
+    return FlowkerError(
+        "UNAUTHORIZED",
+        "API key missing or invalid, or no webhook registered for this method and path",
+    )
 
 
 def webhook_metadata(request: Any, path: str) -> dict[str, Any]:
@@ -65,6 +70,12 @@ def _parse_body(request: Any) -> dict[str, Any]:
 
 
 SCHEMA: dict[str, Any] = {
+    "description": (
+        "Starts the active workflow whose webhook trigger registered this method and path. "
+        "Authenticated by `X-Webhook-Token` when the trigger has a verify token, else by "
+        "`X-API-Key`. The JSON body becomes the execution input, with `_webhook` metadata "
+        "added. `Prefer: wait=N` answers with the results when the execution ends in time."
+    ),
     "tags": ["Webhooks"],
     "parameters": [
         *START_HEADERS,
@@ -128,22 +139,26 @@ class WebhookView(FlowkerAPIView):
             },
         )
 
-    @extend_schema(operation_id="triggerWebhookPost", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookPost", summary="Trigger a webhook (POST)", **SCHEMA)
     def post(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookGet", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookGet", summary="Trigger a webhook (GET)", **SCHEMA)
     def get(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookPut", **SCHEMA)
+    @extend_schema(operation_id="triggerWebhookPut", summary="Trigger a webhook (PUT)", **SCHEMA)
     def put(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookPatch", **SCHEMA)
+    @extend_schema(
+        operation_id="triggerWebhookPatch", summary="Trigger a webhook (PATCH)", **SCHEMA
+    )
     def patch(self, request: Any, path: str) -> Response:
         return self.handle(request, path)
 
-    @extend_schema(operation_id="triggerWebhookDelete", **SCHEMA)
+    @extend_schema(
+        operation_id="triggerWebhookDelete", summary="Trigger a webhook (DELETE)", **SCHEMA
+    )
     def delete(self, request: Any, path: str) -> Response:
         return self.handle(request, path)

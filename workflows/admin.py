@@ -4,7 +4,7 @@ validated like the API, and the lifecycle as actions that call the workflow serv
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
@@ -27,7 +27,7 @@ from workflows.choices import WorkflowStatus
 from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
 from workflows.serializers import WorkflowInputSerializer, masked_nodes, plain
-from workflows.validation import validate_definition
+from workflows.validation import definition_warnings, validate_definition
 
 FIELD_MAP = {
     "name": "name",
@@ -138,6 +138,20 @@ def _lifecycle(service: Any, name: str, done: str, description: str) -> Any:
     return admin.action(description=description)(action)
 
 
+@admin.action(description="Activate")
+def activate(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    activated = run_for_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda obj, actor: services.workflow_activate(workflow=obj, actor=actor),
+        "Activated",
+    )
+    for workflow in activated:
+        for warning in definition_warnings(workflow.pk, workflow.nodes):
+            modeladmin.message_user(request, f"{workflow}: {warning}", messages.WARNING)
+
+
 def _pretty(value: Any) -> str:
     return format_html("<pre>{}</pre>", jsoncodec.dumps(value, indent=2))
 
@@ -150,7 +164,7 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
     search_fields = ["name"]
     ordering = ["-updated_at"]
     actions = [
-        _lifecycle(services.workflow_activate, "activate", "Activated", "Activate"),
+        activate,
         _lifecycle(services.workflow_deactivate, "deactivate", "Deactivated", "Deactivate"),
         _lifecycle(services.workflow_draft, "move_to_draft", "Moved to draft", "Move to draft"),
         "clone",
@@ -205,7 +219,7 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
     def routes(self, obj: Workflow) -> str:
         routes = list(obj.webhook_routes.all())
         if not routes:
-            return "—"
+            return "; ".join(definition_warnings(obj.pk, obj.nodes or [])) or "—"
         return format_html_join("", "<div><code>{}</code></div>", ((route,) for route in routes))
 
     @admin.display(description="graph")

@@ -14,6 +14,7 @@ from workflows.choices import WorkflowStatus
 from workflows.serializers import (
     CloneSerializer,
     FromTemplateSerializer,
+    WorkflowActivatedSerializer,
     WorkflowCreatedSerializer,
     WorkflowInputSerializer,
     WorkflowSerializer,
@@ -37,6 +38,11 @@ def _output(workflow: Any) -> dict[str, Any]:
 class WorkflowListView(FlowkerAPIView):
     @extend_schema(
         operation_id="createWorkflow",
+        summary="Create a workflow",
+        description=(
+            "A draft workflow: nodes (trigger, executor, conditional, action) and the edges "
+            "between them, checked at save."
+        ),
         tags=TAGS,
         request=WorkflowInputSerializer,
         responses={201: WorkflowCreatedSerializer, **errors(400, 404, 409, 413, 422)},
@@ -48,6 +54,8 @@ class WorkflowListView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="listWorkflows",
+        summary="List workflows",
+        description="Workflows with their status, with filters and cursor pagination.",
         tags=TAGS,
         parameters=[
             OpenApiParameter("status", enum=WorkflowStatus.values),
@@ -71,6 +79,11 @@ class WorkflowListView(FlowkerAPIView):
 class WorkflowFromTemplateView(FlowkerAPIView):
     @extend_schema(
         operation_id="createWorkflowFromTemplate",
+        summary="Create a workflow from a template",
+        description=(
+            "Builds a draft workflow from a catalog template and its parameters (422 FLK-0242 for "
+            "bad parameters)."
+        ),
         tags=TAGS,
         request=FromTemplateSerializer,
         responses={201: WorkflowCreatedSerializer, **errors(400, 404, 409, 413, 422)},
@@ -86,6 +99,8 @@ class WorkflowFromTemplateView(FlowkerAPIView):
 class WorkflowDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getWorkflow",
+        summary="Get a workflow",
+        description="One workflow definition, verify tokens masked.",
         tags=TAGS,
         responses={200: WorkflowSerializer, **errors(400, 404)},
     )
@@ -94,6 +109,10 @@ class WorkflowDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="updateWorkflow",
+        summary="Replace a draft workflow",
+        description=(
+            "Replaces the name, description, nodes and edges of a draft; metadata is merged."
+        ),
         tags=TAGS,
         request=WorkflowInputSerializer,
         responses={200: WorkflowSerializer, **errors(400, 404, 409, 413, 422)},
@@ -108,6 +127,8 @@ class WorkflowDetailView(FlowkerAPIView):
 
     @extend_schema(
         operation_id="deleteWorkflow",
+        summary="Delete a workflow",
+        description="Deletes a draft or inactive workflow.",
         tags=TAGS,
         responses={204: None, **errors(400, 404, 409, 422)},
     )
@@ -120,6 +141,8 @@ class WorkflowDetailView(FlowkerAPIView):
 class WorkflowCloneView(FlowkerAPIView):
     @extend_schema(
         operation_id="cloneWorkflow",
+        summary="Clone a workflow",
+        description="A new draft copy under another name.",
         tags=TAGS,
         request=CloneSerializer,
         responses={201: WorkflowCreatedSerializer, **errors(400, 404, 409, 413)},
@@ -135,34 +158,54 @@ class WorkflowCloneView(FlowkerAPIView):
 
 class _WorkflowCommand(FlowkerAPIView):
     command: Any
+    output: Any = WorkflowSerializer
 
     def post(self, request: Any, id: Any) -> Response:
         workflow = selectors.workflow_get(workflow_id=id)
         changed = type(self).command(workflow=workflow, actor=actor_from_request(request))
-        return Response(_output(changed))
+        return Response(self.output(changed).data)
 
 
-def _command_schema(operation_id: str) -> Any:
+def _command_schema(
+    operation_id: str, summary: str, description: str, output: Any = WorkflowSerializer
+) -> Any:
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
+            summary=summary,
+            description=description,
             tags=TAGS,
             request=None,
-            responses={200: WorkflowSerializer, **errors(400, 404, 409, 422)},
+            responses={200: output, **errors(400, 404, 409, 422)},
         )
     )
 
 
-@_command_schema("activateWorkflow")
+@_command_schema(
+    "activateWorkflow",
+    "Activate a workflow",
+    "draft → active: full validation, webhook routes registered, endpoint names pinned to "
+    "their executor configurations, tested executor configurations activated. `warnings` says "
+    "what the operator should know, e.g. that a webhook trigger without a path is started "
+    "with POST /v1/workflows/{id}/executions.",
+    WorkflowActivatedSerializer,
+)
 class WorkflowActivateView(_WorkflowCommand):
     command = services.workflow_activate
+    output = WorkflowActivatedSerializer
 
 
-@_command_schema("deactivateWorkflow")
+@_command_schema(
+    "deactivateWorkflow",
+    "Deactivate a workflow",
+    "active → inactive; its webhook routes are removed.",
+)
 class WorkflowDeactivateView(_WorkflowCommand):
     command = services.workflow_deactivate
 
 
-@_command_schema("draftWorkflow")
+@_command_schema(
+    "draftWorkflow", "Move a workflow back to draft", "inactive → draft, so that it can be edited."
+)
 class WorkflowDraftView(_WorkflowCommand):
     command = services.workflow_draft

@@ -28,6 +28,10 @@ class Workflow(models.Model):
     nodes = _json("nodes")
     edges = _json("edges")
     metadata = _json("metadata", default=dict)
+    # Executor nodes that name an endpoint (providerConfigId + endpointName) are pinned at
+    # activation to the executor configuration they resolved to: {node id: configuration id}.
+    # A live workflow never changes target because another configuration appears.
+    executor_bindings = _json("executor configuration bindings", default=dict)
     created_at = models.DateTimeField("created at", auto_now_add=True)
     updated_at = models.DateTimeField("updated at", auto_now=True)
 

@@ -24,11 +24,49 @@ def workflow_list(*, filters: dict[str, Any]) -> QuerySet[Workflow]:
 
 
 def _references(workflow: Workflow, key: str, value: str) -> bool:
+    if key == "executorConfigId" and value in map(str, workflow.executor_bindings.values()):
+        return True
     return any(
         node.get("type") == NodeType.EXECUTOR and str((node.get("data") or {}).get(key)) == value
         for node in workflow.nodes
         if isinstance(node, dict)
     )
+
+
+def pinned_nodes(workflow: Workflow) -> list[dict[str, Any]]:
+    """The workflow's nodes as an execution snapshots them: each node that names an endpoint
+    carries the executor configuration it was pinned to at activation (`executorConfigId`)."""
+    nodes = []
+    for node in workflow.nodes:
+        config_id = workflow.executor_bindings.get(node.get("id"))
+        if config_id and node.get("type") == NodeType.EXECUTOR:
+            node = {**node, "data": {**(node.get("data") or {}), "executorConfigId": config_id}}
+        nodes.append(node)
+    return nodes
+
+
+def active_workflows_naming_endpoints(
+    *, provider_config_id: Any, endpoint_names: set[str], except_config_id: Any
+) -> list[str]:
+    """Names of active workflows with a node that calls one of these endpoints of the provider
+    configuration by name, pinned to another executor configuration (or to none)."""
+    provider, pinned_here = str(provider_config_id), str(except_config_id)
+    names = []
+    for workflow in Workflow.objects.filter(status=WorkflowStatus.ACTIVE).only(
+        "name", "nodes", "executor_bindings"
+    ):
+        for node in workflow.nodes:
+            data = node.get("data") or {}
+            if (
+                node.get("type") == NodeType.EXECUTOR
+                and str(data.get("providerConfigId")) == provider
+                and data.get("endpointName") in endpoint_names
+                and not data.get("executorConfigId")
+                and str(workflow.executor_bindings.get(node.get("id"))) != pinned_here
+            ):
+                names.append(workflow.name)
+                break
+    return sorted(names)
 
 
 def active_workflow_names_using(

@@ -10,6 +10,7 @@ from flowker.sealing import is_sealed, mask_value, unseal
 from flowker.timefmt import format_timestamp
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
+from workflows.validation import definition_warnings
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
 
@@ -29,7 +30,8 @@ class NodeSerializer(FlowkerSerializer):
     id = serializers.RegexField(ID_PATTERN, max_length=50)
     type = serializers.ChoiceField(NodeType.values)
     name = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    position = PositionSerializer()
+    # Optional, as upstream (which never enforces it): the guide's field-mapping example omits it.
+    position = PositionSerializer(required=False, default=lambda: {"x": 0, "y": 0})
     data = serializers.DictField(required=False)
 
 
@@ -123,6 +125,17 @@ class WorkflowSerializer(serializers.Serializer):
             createdAt=format_timestamp(workflow.created_at),
             updatedAt=format_timestamp(workflow.updated_at),
         )
+        return body
+
+
+class WorkflowActivatedSerializer(WorkflowSerializer):
+    """WorkflowOutput plus what the operator should know about the activated workflow."""
+
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, workflow: Workflow) -> dict[str, Any]:
+        body = super().to_representation(workflow)
+        body["warnings"] = definition_warnings(workflow.pk, workflow.nodes)
         return body
 
 

@@ -164,6 +164,7 @@ def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
             sources=(WorkflowStatus.DRAFT,),
             lost_race=LOST_RACE,
             status=WorkflowStatus.ACTIVE,
+            executor_bindings=definition.executor_bindings,
         )
         webhook_routes_register(workflow=workflow, routes=definition.webhook_routes)
         tested = ExecutorConfiguration.objects.filter(

@@ -13,7 +13,12 @@ from catalog.schemas import schema_errors
 from executions.engine.mapping import MappingDefinitionError, compile_mapping, compile_transforms
 from executions.engine.templating import TemplateError, template_paths
 from executors.choices import ExecutorConfigStatus
-from executors.resolution import ResolutionError, resolve_executor_node, schema_data
+from executors.resolution import (
+    ResolutionError,
+    endpoint_candidates,
+    resolve_executor_node,
+    schema_data,
+)
 from flowker.errors import FlowkerError
 from flowker.sealing import is_sealed
 from webhooks.services import normalise_path
@@ -39,6 +44,8 @@ class Definition:
 
     webhook_routes: list[dict[str, Any]] = field(default_factory=list)
     executor_config_ids: set[Any] = field(default_factory=set)
+    # Nodes that name an endpoint, pinned to the executor configuration it resolved to.
+    executor_bindings: dict[str, str] = field(default_factory=dict)
 
 
 def raise_failures(
@@ -130,6 +137,20 @@ def _trigger_failures(
     return []
 
 
+def definition_warnings(workflow_id: Any, nodes: list[dict[str, Any]]) -> list[str]:
+    """What an activated workflow should tell its operator: a webhook trigger without a path
+    registers no route, so no webhook traffic can start it."""
+    warnings = []
+    for node in graph.entry_triggers(nodes):
+        data = node.get("data") or {}
+        if data.get("triggerType") == "webhook" and not data.get("path"):
+            warnings.append(
+                "trigger has no webhook path: start it with "
+                f"POST /v1/workflows/{workflow_id}/executions"
+            )
+    return warnings
+
+
 def _conditional_failures(
     index: int, node_id: str, data: dict[str, Any], definition: Definition, activation: bool
 ) -> list[Failure]:
@@ -208,7 +229,32 @@ def _executor_failures(
                 )
             )
         definition.executor_config_ids.add(call.executor_config.pk)
+        if not data.get("executorConfigId"):
+            definition.executor_bindings[node_id] = str(call.executor_config.pk)
+            if activation:
+                failures += _ambiguity_failures(where, node_id, call)
     return failures
+
+
+def _ambiguity_failures(where: str, node_id: str, call: Any) -> list[Failure]:
+    """A node naming an endpoint that several usable configurations offer is not activated:
+    which one it would call must not depend on creation order."""
+    candidates = endpoint_candidates(
+        call.provider_config, call.endpoint_name, USABLE_EXECUTOR_CONFIGS
+    )
+    if len(candidates) < 2:
+        return []
+    names = ", ".join(repr(candidate.name) for candidate in candidates)
+    return [
+        Failure(
+            f"{where}.endpointName",
+            "FLK-0150",
+            f"node {node_id}: endpoint {call.endpoint_name!r} of provider configuration "
+            f"{call.provider_config.name!r} is offered by several executor configurations "
+            f"({names}); name one with executorConfigId",
+            422,
+        )
+    ]
 
 
 _NODE_CHECKS = {

@@ -226,7 +226,13 @@ def route(
     base = config.get(key)
     if not isinstance(base, str) or not base.strip():
         raise ValueError(f'missing required field "{key}" in provider config')
-    return method, join_url(base.strip(), fill_path(template, executor_id, config, node_data, body))
+    base = base.strip().rstrip("/")
+    path = fill_path(template, executor_id, config, node_data, body)
+    version = path.lstrip("/").split("/", 1)[0]
+    if base.rsplit("/", 1)[-1] == version:
+        # The guide's short form ends in the version (`…/api/v1`): do not say it twice.
+        path = path.lstrip("/").removeprefix(version)
+    return method, join_url(base, path)
 
 
 def authenticator(config: dict[str, Any]) -> Authenticator:

@@ -67,7 +67,11 @@ TRANSFORM_JSON = document(
             "transforms": {
                 "type": "array",
                 "items": _OPERATION,
-                "description": "Kazaam operations applied, in order, to that document.",
+                "description": (
+                    "Kazaam operations applied, in order, to that document. `uuid` writes a "
+                    "random version 4 UUID unless `version` asks for 3 or 5 (name-based) or 7 "
+                    "(time-ordered)."
+                ),
             },
         },
         "additionalProperties": False,

@@ -32,8 +32,10 @@ _UUID_NAMESPACES = {
     "OID": uuid.NAMESPACE_OID,
     "X500": uuid.NAMESPACE_X500,
 }
-# Kazaam's random version 4 becomes Flowker's time-ordered UUIDv7; 7 may be asked for directly.
-_RANDOM_UUID_VERSIONS = (4, 7)
+# Version 4 is Kazaam's random UUID; 7 (Flowker's addition) is time-ordered like Flowker's ids.
+# Without `version` the operation writes a version 4 UUID, as Kazaam does.
+_RANDOM_UUID_VERSIONS = {4: uuid.uuid4, 7: new_id}
+DEFAULT_UUID_VERSION = 4
 _NAMED_UUID_VERSIONS = {3: uuid.uuid3, 5: uuid.uuid5}
 
 
@@ -289,8 +291,8 @@ def _check_uuid(name: str, spec: dict, require: bool) -> None:
         where = f"spec.{path}"
         _check_target(where, path)
         if not isinstance(options, dict):
-            raise KazaamSpecError(where, "must be an object with a version")
-        version = _uuid_version(options.get("version"))
+            raise KazaamSpecError(where, "must be an object (with an optional version)")
+        version = _uuid_version(options.get("version", DEFAULT_UUID_VERSION))
         if version is None:
             raise KazaamSpecError(f"{where}.version", "must be 3, 4, 5 or 7")
         if version in _NAMED_UUID_VERSIONS:
@@ -502,11 +504,11 @@ def _reformat(value: Any, *, formats: tuple[str, str]) -> Any:
 
 def _uuid(spec: dict, document: Any, require: bool) -> Any:
     for path, options in spec.items():
-        version = _uuid_version(options["version"])
+        version = _uuid_version(options.get("version", DEFAULT_UUID_VERSION))
         if version in _NAMED_UUID_VERSIONS:
             value = _named_uuid(document, version, options)
         else:
-            value = new_id()
+            value = _RANDOM_UUID_VERSIONS[version]()
         set_path(document, path, str(value))
     return document
 

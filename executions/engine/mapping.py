@@ -208,8 +208,9 @@ def build_request(
 ) -> RequestDocument:
     """The request an executor node sends, built from the execution context.
 
-    With an input mapping the body holds only the mapped targets; without one it is the
-    workflow input minus `_webhook`. Transforms then run over that body.
+    With an input mapping the body holds only the mapped targets, and transforms run over it.
+    Without one, transforms run over the whole context (`workflow.*` and the node outputs, as
+    upstream); with neither, the body is the workflow input. `_webhook` is never sent.
     """
     _checked(compile_mapping, input_mapping, field="inputMapping")
     _checked(compile_transforms, transforms)
@@ -221,6 +222,8 @@ def build_request(
         body = documents["body"]
         query = _parameters(documents, input_mapping, "query")
         headers = _parameters(documents, input_mapping, "headers")
+    elif transforms:
+        body = {**copy.deepcopy(context), "workflow": _workflow_input(context)}
     else:
         body = _workflow_input(context)
     if transforms:

@@ -71,6 +71,8 @@ def _walk(current: Run) -> str:
                 owner=current.token,
             )
             return DONE
+        # A step boundary: a cancel (or a lost lease) stops the walk before the next node.
+        services.execution_lease_renew(execution=execution, owner=current.token, seconds=0)
         move = next_move(execution.nodes, execution.edges, current.views())
         if move is None and len(current.steps) < execution.total_steps:
             raise NodeFailure("FLK-0504", "the workflow graph cannot progress")

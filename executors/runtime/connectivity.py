@@ -22,6 +22,14 @@ SUMMARIES = {
 }
 
 
+# What a failed stage says beside its `error`, so every stage carries the same fields.
+FAILED_MESSAGES = {
+    "connectivity": "Provider is not reachable",
+    "authentication": "Authentication failed",
+    "end_to_end": "Request/response cycle failed",
+}
+
+
 def _stage(
     name: str,
     status: str,
@@ -36,6 +44,8 @@ def _stage(
         "status": status,
         "durationMs": int((time.monotonic() - started) * 1000),
     }
+    if status == "failed" and not message:
+        message = FAILED_MESSAGES[name]
     if message:
         stage["message"] = message
     if details is not None:

@@ -52,6 +52,9 @@ def paginated(item_serializer: type[serializers.Serializer], name: str) -> Any:
     )
 
 
+# Request arrays of nested objects that the server refuses empty (`allow_empty=False`), which
+# drf-spectacular does not carry over from a nested list serializer.
+NON_EMPTY_REQUEST_ARRAYS = frozenset({"endpoints"})
 UUID_PARAMETERS = frozenset({"id", "workflow_id", "workflowId", "resourceId", "providerConfigId"})
 TIME_PARAMETERS = frozenset({"startTime", "endTime", "dateFrom", "dateTo"})
 
@@ -71,8 +74,8 @@ def _parameter_schema(parameter: dict[str, Any]) -> dict[str, Any] | None:
 
 def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
     """drf-spectacular postprocessing hook: say what the server really checks — ids are
-    UUIDs, times RFC 3339, limits 1-100 — and that `null` on an optional request field is
-    accepted (it means absent)."""
+    UUIDs, times RFC 3339, limits 1-100, endpoints non-empty — and that `null` on an optional
+    request field is accepted (it means absent)."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
@@ -87,6 +90,8 @@ def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public
         required = set(schema.get("required", []))
         properties = schema.get("properties", {})
         for field, field_schema in properties.items():
+            if field in NON_EMPTY_REQUEST_ARRAYS and field_schema.get("type") == "array":
+                field_schema["minItems"] = 1
             if field in required:
                 continue
             if "$ref" in field_schema:

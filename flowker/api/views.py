@@ -17,9 +17,10 @@ def parse_uuid(value: Any, *, what: str = "ID") -> uuid.UUID:
         raise FlowkerError("FLK-0002", f"invalid {what}") from exc
 
 
+# The base of every API view. Path kwargs ending in `id` must be UUIDs, else 400 FLK-0002.
+# (A comment, not a docstring: drf-spectacular would publish a docstring as every
+# operation's description.)
 class FlowkerAPIView(APIView):
-    """Base view: path kwargs ending in `id` must be UUIDs, else 400 FLK-0002."""
-
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if not hasattr(self, request.method.lower()):

@@ -31,6 +31,11 @@ _LIST_PARAMS = [
 class AuditEventListView(FlowkerAPIView):
     @extend_schema(
         operation_id="listAuditEvents",
+        summary="List audit events",
+        description=(
+            "The tamper-evident audit trail, filtered by event type, resource, actor or time "
+            "range, with cursor pagination."
+        ),
         tags=["Audit"],
         parameters=_LIST_PARAMS,
         responses={200: paginated(AuditEventSerializer, "AuditEventList"), **errors(400)},
@@ -62,6 +67,11 @@ class AuditEventListView(FlowkerAPIView):
 class AuditEventDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getAuditEvent",
+        summary="Get an audit event",
+        description=(
+            "One audit event: who did what to which resource, when, from which address, and its "
+            "chain hash."
+        ),
         tags=["Audit"],
         responses={200: AuditEventSerializer, **errors(400, 404)},
     )
@@ -73,6 +83,11 @@ class AuditEventDetailView(FlowkerAPIView):
 class AuditEventVerifyView(FlowkerAPIView):
     @extend_schema(
         operation_id="verifyAuditEvent",
+        summary="Verify the audit chain up to an event",
+        description=(
+            "Recomputes the hash of every event up to this one and says whether the chain is "
+            "intact, naming the first event that does not match."
+        ),
         tags=["Audit"],
         responses={200: ChainVerificationSerializer, **errors(400, 404)},
     )

@@ -7,6 +7,7 @@ import types
 import pytest
 
 from catalog import registry
+from tests.factories import make_provider_config
 
 pytestmark = pytest.mark.django_db
 
@@ -210,12 +211,55 @@ def test_unknown_template_is_flk_0240(client_api):
 
 
 def test_validate_template_params_accepts_valid_params(client_api):
+    fraud = make_provider_config("FraudShield")
     response = _post(
         client_api,
         "/v1/catalog/templates/payment-fraud-check/validate",
-        {"params": {"workflowName": "payments", "fraudProviderConfigId": UUID, "threshold": 75}},
+        {
+            "params": {
+                "workflowName": "payments",
+                "fraudProviderConfigId": str(fraud.pk),
+                "threshold": 75,
+            }
+        },
     )
     assert _json(response, 200) == {"valid": True}
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "reason"),
+    [
+        ("tracer", "'Other' is a tracer one"),
+        ("midaz", "'Other' is a midaz one"),
+        (None, "no provider configuration has this id"),
+    ],
+)
+def test_fraud_provider_must_be_an_http_configuration(client_api, provider_id, reason):
+    config_id = str(make_provider_config("Other", provider_id).pk) if provider_id else UUID
+    params = {"workflowName": "payments", "fraudProviderConfigId": config_id}
+    for url, body in [
+        ("/v1/catalog/templates/payment-fraud-check/validate", {"params": params}),
+        ("/v1/workflows/from-template", {"templateId": "payment-fraud-check", "params": params}),
+    ]:
+        error = _error(_post(client_api, url, body), 422, "FLK-0242")
+        assert error["fields"] == {
+            "params.fraudProviderConfigId": "must be the id of an active http provider "
+            f"configuration; {reason}"
+        }
+
+
+def test_template_schema_says_in_words_what_a_provider_parameter_expects(client_api):
+    schema = client_api.get("/v1/catalog/templates/payment-fraud-check").json()["paramSchema"]
+    fraud = schema["properties"]["fraudProviderConfigId"]
+    assert "oneOf" not in fraud
+    assert "No active http provider configuration exists yet" in fraud["description"]
+    assert '"providerId": "http"' in fraud["description"]
+
+    make_provider_config("FraudShield")
+    schema = client_api.get("/v1/catalog/templates/payment-fraud-check").json()["paramSchema"]
+    fraud = schema["properties"]["fraudProviderConfigId"]
+    assert [choice["title"] for choice in fraud["oneOf"]] == ["FraudShield"]
+    assert "exists yet" not in fraud["description"]
 
 
 def test_invalid_template_params_are_422_flk_0242_with_fields(client_api):

@@ -1,6 +1,8 @@
 """Cancel, retry (both modes), joins, mappings and transforms, results and dashboards — each
 through the API, run by the real worker against provider stubs."""
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -32,6 +34,85 @@ def test_cancel_stops_at_the_next_step_boundary(worker, stub_server, client_api)
     assert AuditEvent.objects.filter(
         event_type="EXECUTION_CANCELLED", resource_id=execution_id
     ).exists()
+
+
+def _two_calls(provider_id):
+    return {
+        "name": "two-calls",
+        "nodes": [
+            {"id": "t", "type": "trigger", "position": {"x": 0, "y": 0}, "data": {}},
+            {
+                "id": "first",
+                "type": "executor",
+                "position": {"x": 1, "y": 0},
+                "data": {"providerConfigId": str(provider_id), "path": "/first"},
+            },
+            {
+                "id": "second",
+                "type": "executor",
+                "position": {"x": 2, "y": 0},
+                "data": {"providerConfigId": str(provider_id), "path": "/second"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "t", "target": "first"},
+            {"id": "e2", "source": "first", "target": "second"},
+        ],
+    }
+
+
+def _settled_steps(execution_id, timeout=15):
+    """The execution's steps once none is running any more (the worker finished its call)."""
+    from executions.models import ExecutionStep
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = list(ExecutionStep.objects.filter(execution_id=execution_id))
+        if steps and all(step.status != "running" for step in steps):
+            return steps
+        time.sleep(0.05)
+    raise AssertionError(f"steps still running: {steps}")
+
+
+def test_cancel_records_the_call_in_flight_and_retry_reuses_it(worker, stub_server, client_api):
+    release = threading.Event()
+
+    def slow_first(request):
+        release.wait(30)
+        return StubResponse(200, {"n": 1})
+
+    stub_server.on("POST", "/first", slow_first)
+    stub_server.on("POST", "/second", StubResponse(200, {"n": 2}))
+    provider = make_provider_config(base_url=stub_server.url)
+    workflow_id = activate(client_api, _two_calls(provider.pk))
+    execution_id = start(client_api, workflow_id).json()["executionId"]
+    try:
+        stub_server.wait_for(1, "POST", "/first")
+        cancelled = client_api.post(f"/v1/executions/{execution_id}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    finally:
+        release.set()
+
+    [first] = _settled_steps(execution_id)
+    assert (first.node_id, first.status) == ("first", "completed")
+    assert first.output["n"] == 1
+    assert [(a["attempt"], a["outcome"], a["statusCode"]) for a in first.attempts] == [
+        (1, "completed", 200)
+    ]
+    results = client_api.get(f"/v1/executions/{execution_id}/results").json()
+    assert results["status"] == "cancelled"
+    assert [(s["nodeId"], s["status"]) for s in results["stepResults"]] == [("first", "completed")]
+    assert not stub_server.requests("POST", "/second")  # no further node ran
+
+    retried = client_api.post(
+        f"/v1/executions/{execution_id}/retry", {"from": "failed_step"}, format="json"
+    )
+    assert retried.status_code == 201, retried.content
+    done = wait_terminal(client_api, retried.json()["executionId"])
+    assert done["status"] == "completed"
+    assert len(stub_server.requests("POST", "/first")) == 1  # the recorded call was reused
+    assert len(stub_server.requests("POST", "/second")) == 1
+    assert done["finalOutput"]["first"]["n"] == 1 and done["finalOutput"]["second"]["n"] == 2
 
 
 def test_retry_from_start_and_from_failed_step(worker, stub_server, client_api):

@@ -97,13 +97,27 @@ def test_prefer_wait_returns_results_when_done_in_time(worker, stub_server, clie
     assert response.json()["finalOutput"] == {"answer": "ok"}
 
 
-def test_prefer_wait_times_out_into_a_plain_201(worker, stub_server, client_api):
-    stub_server.on("POST", "/call", StubResponse(200, {"value": "slow"}, delay=3))
+def test_prefer_wait_that_runs_out_answers_201_with_the_actual_status(
+    worker, stub_server, client_api
+):
+    release = threading.Event()
+
+    def held(request):
+        release.wait(30)  # the call stays in flight until the answer has been read
+        return StubResponse(200, {"value": "slow"})
+
+    stub_server.on("POST", "/call", held)
     workflow_id = call_workflow(client_api, stub_server)
-    response = start(client_api, workflow_id, {}, HTTP_PREFER="wait=1")
+    try:
+        response = start(client_api, workflow_id, {}, HTTP_PREFER="wait=5")
+        # The worker had reached the provider before the wait ran out, so it was running.
+        assert stub_server.requests("POST", "/call"), "the worker did not start within 5 s"
+    finally:
+        release.set()
     assert response.status_code == 201
-    assert response.json()["status"] in ("pending", "running")
-    wait_terminal(client_api, response.json()["executionId"])
+    assert response["Preference-Applied"] == "wait=5"
+    assert response.json()["status"] == "running"
+    assert wait_terminal(client_api, response.json()["executionId"])["status"] == "completed"
 
 
 def test_requests_past_the_waiting_cap_are_answered_at_once(

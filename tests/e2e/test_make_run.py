@@ -1,11 +1,16 @@
 """`make run` on embedded defaults: web, worker and beat start from nothing, a task sent by the
-web process completes in the worker, and Ctrl-C stops all three."""
+web process completes in the worker, everything under var/ is the owner's only, and Ctrl-C stops
+all three quietly with exit status 0."""
 
+import fcntl
 import os
+import pty
 import re
 import signal
 import socket
+import stat
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -36,8 +41,19 @@ def _wait_for(url: str, *, status: int, timeout: float, **kwargs) -> requests.Re
     raise AssertionError(f"{url} never answered {status}; last: {last and last.text}")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except FileNotFoundError:
+        return []
+
+
 @pytest.fixture
 def make_run(tmp_path):
+    """`make run` with a pseudo-terminal as its controlling terminal, so a test can press
+    Ctrl-C (write ^C to the terminal) exactly as a user does."""
     port = _free_port()
     env = {
         key: value
@@ -60,33 +76,45 @@ def make_run(tmp_path):
         WEB_CONCURRENCY="1",
         WORKER_CONCURRENCY="1",
     )
+    terminal, terminal_side = pty.openpty()
     log_path = tmp_path / "make-run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             ["make", "run"],
             cwd=REPO,
             env=env,
+            stdin=terminal_side,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # After setsid, the pseudo-terminal on stdin becomes the controlling terminal.
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
+    os.close(terminal_side)
+
+    def ctrl_c() -> None:
+        os.write(terminal, b"\x03")
+
     try:
-        yield f"http://127.0.0.1:{port}", process, log_path, tmp_path / "var"
+        yield f"http://127.0.0.1:{port}", process, log_path, tmp_path / "var", ctrl_c
     finally:
         if process.poll() is None:
-            # honcho stops web, worker and beat on SIGTERM; SIGKILL would orphan them.
-            os.killpg(process.pid, signal.SIGTERM)
+            # The supervisor (make's child, in its own process group) stops web, worker and
+            # beat on SIGTERM; SIGKILL would orphan them.
+            for child in _children(process.pid):
+                os.kill(child, signal.SIGTERM)
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        os.close(terminal)
 
 
 def test_make_run_serves_and_runs_tasks_then_stops_on_ctrl_c(make_run):
-    base, process, log_path, var_dir = make_run
-    health = _wait_for(f"{base}/health", status=200, timeout=120).json()
-    assert health["checks"]["database"]["status"] == "up"
+    base, process, log_path, var_dir, ctrl_c = make_run
+    health = _wait_for(f"{base}/health", status=200, timeout=300).json()
+    assert health["checks"]["database"]["status"] == "healthy"
     assert (var_dir / "flowker.sqlite3").exists()
     assert (var_dir / "secrets.env").exists()
 
@@ -104,8 +132,26 @@ def test_make_run_serves_and_runs_tasks_then_stops_on_ctrl_c(make_run):
     assert events.status_code == 200
     assert events.json()["items"][0]["eventType"] == "API_KEY_CREATED"
 
-    os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=60) is not None
+    # Everything under var/ is the owner's only: the database, broker, cache, schedule, secrets.
+    shared = [
+        f"{path.relative_to(var_dir)} {stat.filemode(path.stat().st_mode)}"
+        for path in [var_dir, *var_dir.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    ]
+    assert not shared, shared
+    assert stat.S_IMODE((var_dir / "flowker.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(var_dir.stat().st_mode) == 0o700
+
+    stopping_from = len(log_path.read_text())
+    ctrl_c()
+    assert process.wait(timeout=90) == 0
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)
+    shutdown = log_path.read_text()[stopping_from:]
+    assert "stopped" in shutdown
+    for noise in ("ERROR", "Error", "Traceback", "make: ***", "signal 15"):
+        assert noise not in shutdown, shutdown
+    port = base.rsplit(":", 1)[1]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -355,11 +355,16 @@ def test_timestamp_fails_on_a_value_that_does_not_match_the_layout():
 # --- uuid --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [4, 7])
-def test_uuid_random_versions_write_a_time_ordered_uuid7(version):
-    result = apply_operation(op("uuid", {"requestId": {"version": version}}), {})
+@pytest.mark.parametrize(
+    ("options", "version"), [({"version": 4}, 4), ({"version": 7}, 7), ({}, 4)]
+)
+def test_uuid_random_versions_honour_the_version_asked_for(options, version):
+    """4 is Kazaam's random UUID (also the default), 7 Flowker's time-ordered one."""
+    first = apply_operation(op("uuid", {"requestId": options}), {})
+    second = apply_operation(op("uuid", {"requestId": options}), {})
 
-    assert uuid.UUID(result["requestId"]).version == 7
+    assert uuid.UUID(first["requestId"]).version == version
+    assert first["requestId"] != second["requestId"]
 
 
 def test_uuid_name_based_versions_chain_the_names_into_the_namespace():

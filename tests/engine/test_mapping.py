@@ -327,14 +327,14 @@ def test_kazaam_operations_as_entry_transformations_aim_at_the_target(
     assert build_request(context, input_mapping, None).body["target"] == expected
 
 
-def test_uuid_entry_transformation_writes_a_uuid7_at_the_target():
+def test_uuid_entry_transformation_writes_the_version_asked_for_at_the_target():
     entry = mapping(
         "workflow.nope", "requestId", transformation={"type": "uuid", "config": {"version": 4}}
     )
 
     request_id = build_request(CONTEXT, [entry], None).body["requestId"]
 
-    assert uuid.UUID(request_id).version == 7
+    assert uuid.UUID(request_id).version == 4
 
 
 def test_extract_entry_transformation_sends_the_target_value_as_the_whole_body():
@@ -381,16 +381,27 @@ def test_transforms_run_over_the_document_the_input_mapping_produced():
     assert request.body == {"document": "12345678900", "channel": "api"}
 
 
-def test_transforms_alone_run_over_the_workflow_input_without_webhook_metadata():
+def test_transforms_alone_run_over_the_whole_context_without_webhook_metadata():
     transforms = [
-        {"operation": "shift", "spec": {"ref": "transactionId", "hook": "_webhook", "all": "$"}}
+        {
+            "operation": "shift",
+            "spec": {
+                "payer.id": "workflow.customerId",
+                "score": "check-fraud.score",
+                "hook": "workflow._webhook",
+                "all": "$",
+            },
+        }
     ]
 
     body = build_request(CONTEXT, None, transforms).body
 
-    assert body["ref"] == "txn-98765"
+    assert body["payer"] == {"id": "cust-12345"}
+    assert body["score"] == 42
     assert body["hook"] is None
-    assert "_webhook" not in body["all"]
+    assert set(body["all"]) == {"workflow", "check-fraud"}
+    assert "_webhook" not in body["all"]["workflow"]
+    assert "_webhook" in CONTEXT["workflow"]  # the context itself is untouched
 
 
 def test_transforms_with_require_fail_on_missing_data():

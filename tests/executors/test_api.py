@@ -763,6 +763,7 @@ def test_real_call_answered_with_an_error_fails_the_test(client_api, stub, stub_
     assert result["overallStatus"] == "failed"
     assert result["stages"][0]["details"]["statusCode"] == 422
     assert result["stages"][0]["error"] == "request returned status 422"
+    assert result["stages"][0]["message"] == "Endpoint call failed"
     assert len(stub.requests("POST", "/api/v1/score")) == 1
     assert AuditEvent.objects.get(event_type="EXECUTOR_CONFIG_TESTED").result == "FAILED"
 

@@ -230,6 +230,25 @@ def test_activate_action_activates_registers_the_route_and_audits(admin_client):
     _user_event("WORKFLOW_ACTIVATED", workflow)
 
 
+def test_activating_a_webhook_trigger_without_path_warns_how_to_start_it(admin_client):
+    nodes = copy.deepcopy(BODY["nodes"])
+    nodes[0]["data"] = {"triggerType": "webhook"}
+    workflow = _create(nodes=nodes)
+    warning = (
+        f"trigger has no webhook path: start it with POST /v1/workflows/{workflow.pk}/executions"
+    )
+
+    page = _action(admin_client, "activate", workflow).content.decode()
+
+    assert "Activated: 1" in page and f"f: {warning}</li>" in page
+    assert warning in admin_client.get(_change_url(workflow)).content.decode()
+
+
+def test_activating_a_webhook_trigger_with_a_path_has_no_warning(admin_client):
+    page = _action(admin_client, "activate", _create()).content.decode()
+    assert "Activated: 1" in page and "has no webhook path" not in page
+
+
 def test_deactivate_action_deactivates_clears_the_route_and_audits(admin_client):
     workflow = _active()
     _action(admin_client, "deactivate", workflow)

@@ -51,6 +51,39 @@ def test_guide_example_is_accepted_verbatim_and_activates(client_api, guide):
     assert [e.event_type for e in types] == ["WORKFLOW_CREATED", "WORKFLOW_ACTIVATED"]
 
 
+def test_a_node_without_position_is_placed_at_the_origin(client_api, guide):
+    del guide["nodes"][1]["position"]
+    created = _create(client_api, guide)
+    nodes = client_api.get(f"/v1/workflows/{created['workflowId']}").json()["nodes"]
+    assert nodes[1]["position"] == {"x": 0, "y": 0}
+    assert nodes[2]["position"] == guide["nodes"][2]["position"]
+
+
+def test_webhook_trigger_without_path_activates_with_a_warning_and_starts_by_api(client_api, guide):
+    """The guide's workflow: its trigger names no path, so no webhook can start it."""
+    workflow_id = _create(client_api, guide)["workflowId"]
+
+    activated = client_api.post(f"/v1/workflows/{workflow_id}/activate")
+
+    assert activated.status_code == 200, activated.content
+    assert activated.json()["status"] == "active"
+    assert activated.json()["warnings"] == [
+        f"trigger has no webhook path: start it with POST /v1/workflows/{workflow_id}/executions"
+    ]
+    assert not WebhookRoute.objects.exists()
+    started = client_api.post(
+        f"/v1/workflows/{workflow_id}/executions", {"inputData": {"amount": 1}}, format="json"
+    )
+    assert started.status_code == 201, started.content
+    assert started.json()["status"] == "pending"
+
+
+def test_webhook_trigger_with_a_path_activates_without_warnings(client_api, guide):
+    workflow_id = _create(client_api, with_webhook(guide))["workflowId"]
+    activated = client_api.post(f"/v1/workflows/{workflow_id}/activate")
+    assert activated.status_code == 200 and activated.json()["warnings"] == []
+
+
 def test_webhook_trigger_registers_its_route_on_activation(client_api, guide):
     created = _create(client_api, with_webhook(guide))
     client_api.post(f"/v1/workflows/{created['workflowId']}/activate")
@@ -539,3 +572,72 @@ def test_nested_webhook_paths_are_registered_as_written(client_api, guide):
     created = _create(client_api, with_webhook(guide, path="payments/stripe/received/"))
     client_api.post(f"/v1/workflows/{created['workflowId']}/activate")
     assert WebhookRoute.objects.get().path == "/payments/stripe/received"
+
+
+def _scorer(provider, name, path, status="tested"):
+    from tests.factories import make_executor_config
+
+    return make_executor_config(
+        provider,
+        name,
+        status=status,
+        endpoints=[{"name": "score-transaction", "method": "POST", "path": path}],
+    )
+
+
+def test_activation_pins_an_endpoint_name_and_executions_snapshot_the_configuration(
+    client_api, guide, provider
+):
+    first = _scorer(provider, "scorer-v1", "/v1/score")
+    wf_id = _create(client_api, guide)["workflowId"]
+    assert client_api.post(f"/v1/workflows/{wf_id}/activate").status_code == 200
+    assert Workflow.objects.get(pk=wf_id).executor_bindings == {"check-fraud": str(first.pk)}
+
+    # A second configuration offering the same name cannot go live while the workflow is.
+    second = _scorer(provider, "scorer-v2", "/v2/score")
+    refused = client_api.post(f"/v1/executors/{second.pk}/activate")
+    body = _error(refused, 422, "FLK-0252")
+    assert "payment-validation" in body["message"] and "ambiguous" in body["message"]
+
+    # Even if it were active, the live workflow keeps calling the configuration it was pinned to.
+    from executions.models import Execution
+    from executors.models import ExecutorConfiguration
+
+    ExecutorConfiguration.objects.filter(pk=second.pk).update(status="active")
+    started = client_api.post(f"/v1/workflows/{wf_id}/executions", {"inputData": {}}, format="json")
+    assert started.status_code == 201, started.content
+    snapshot = Execution.objects.get(pk=started.json()["executionId"]).nodes
+    assert snapshot[1]["data"] == {
+        "providerConfigId": str(provider.pk),
+        "endpointName": "score-transaction",
+        "executorConfigId": str(first.pk),
+    }
+    # The definition as the user wrote it is unchanged.
+    assert (
+        "executorConfigId"
+        not in client_api.get(f"/v1/workflows/{wf_id}").json()["nodes"][1]["data"]
+    )
+
+
+def test_an_endpoint_name_without_configuration_blocks_one_from_going_live(
+    client_api, guide, provider
+):
+    """The node calls `score-transaction` under the base URL; a configuration offering that name
+    would re-route it, so it cannot be activated while the workflow is active."""
+    wf_id = _create(client_api, guide)["workflowId"]
+    assert client_api.post(f"/v1/workflows/{wf_id}/activate").status_code == 200
+    late = _scorer(provider, "late-scorer", "/v1/score", status="disabled")
+    body = _error(client_api.post(f"/v1/executors/{late.pk}/enable"), 422, "FLK-0252")
+    assert "payment-validation" in body["message"]
+    client_api.post(f"/v1/workflows/{wf_id}/deactivate")
+    assert client_api.post(f"/v1/executors/{late.pk}/enable").status_code == 200
+
+
+def test_activation_refuses_an_endpoint_name_two_configurations_offer(client_api, guide, provider):
+    _scorer(provider, "scorer-a", "/a")
+    _scorer(provider, "scorer-b", "/b", status="active")
+    wf_id = _create(client_api, guide)["workflowId"]
+    body = _error(client_api.post(f"/v1/workflows/{wf_id}/activate"), 422, "FLK-0150")
+    assert body["fields"]["nodes[1].data.endpointName"].startswith("node check-fraud: endpoint")
+    assert "'scorer-a', 'scorer-b'" in body["message"]
+    assert Workflow.objects.get(pk=wf_id).status == "draft"

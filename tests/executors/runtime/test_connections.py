@@ -76,41 +76,59 @@ def test_unknown_provider_is_rejected():
             "midaz.create-transaction",
             (
                 "POST",
-                f"https://midaz.example.com/api/v1/v1/organizations/{ORG}/ledgers/{LEDGER}/transactions/json",
+                f"https://midaz.example.com/api/v1/organizations/{ORG}/ledgers/{LEDGER}/transactions/json",
             ),
         ),
         (
             "midaz.create-account",
             (
                 "POST",
-                f"https://midaz.example.com/api/v1/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts",
+                f"https://midaz.example.com/api/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts",
             ),
         ),
         (
             "midaz.get-account",
             (
                 "GET",
-                f"https://midaz.example.com/api/v1/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts/{ACCOUNT}",
+                f"https://midaz.example.com/api/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts/{ACCOUNT}",
             ),
         ),
         (
             "midaz.get-account-balance",
             (
                 "GET",
-                f"https://midaz.example.com/api/v1/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts/{ACCOUNT}/balances",
+                f"https://midaz.example.com/api/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts/{ACCOUNT}/balances",
             ),
         ),
     ],
 )
-def test_midaz_short_form_uses_base_url_for_every_executor(executor_id, expected):
+@pytest.mark.parametrize(
+    "base_url", ["https://midaz.example.com/api/v1", "https://midaz.example.com/api/v1/"]
+)
+def test_midaz_short_form_uses_base_url_for_every_executor(executor_id, expected, base_url):
+    """The guide's base URL ends in the version that upstream's paths start with: once only."""
     config = {
-        "base_url": "https://midaz.example.com/api/v1/",
+        "base_url": base_url,
         "api_key": "sk-prod-xxx",
         "organization_id": ORG,
         "ledger_id": LEDGER,
     }
 
     assert midaz_call(executor_id, config, {}, {"accountId": ACCOUNT}) == expected
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://midaz.example.com", "https://midaz.example.com/api/", "https://m.example/v10"],
+)
+def test_midaz_short_form_without_the_version_gets_upstreams_path(base_url):
+    config = {"base_url": base_url, "api_key": "k", "organization_id": ORG, "ledger_id": LEDGER}
+
+    _, url = midaz_call("midaz.get-account", config, {}, {"accountId": ACCOUNT})
+
+    assert url == (
+        f"{base_url.rstrip('/')}/v1/organizations/{ORG}/ledgers/{LEDGER}/accounts/{ACCOUNT}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +204,7 @@ def test_midaz_short_form_sends_the_api_key_as_a_bearer_token(stub_server):
         "organization_id": ORG,
         "ledger_id": LEDGER,
     }
-    path = f"/api/v1/v1/organizations/{ORG}/ledgers/{LEDGER}/transactions/json"
+    path = f"/api/v1/organizations/{ORG}/ledgers/{LEDGER}/transactions/json"
     stub_server.on("POST", path, StubResponse(201, {"id": "tx-1"}))
     method, url = midaz_call("midaz.create-transaction", config, {}, {"send": {}})
     connection = connection_for("midaz", config)

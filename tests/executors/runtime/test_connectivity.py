@@ -88,7 +88,7 @@ def test_rejected_credentials_fail_the_authentication_stage(stub_server, status)
     assert by_name["connectivity"]["status"] == "passed"
     assert by_name["authentication"]["status"] == "failed"
     assert by_name["authentication"]["error"] == f"authentication rejected: status {status}"
-    assert "message" not in by_name["authentication"]
+    assert by_name["authentication"]["message"] == "Authentication failed"
     assert by_name["end_to_end"] == {
         "name": "end_to_end",
         "status": "skipped",
@@ -126,6 +126,34 @@ def test_server_error_fails_connectivity_and_skips_the_rest(stub_server):
     assert result["overallStatus"] == "failed"
     assert result["summary"] == "All tests failed - provider configuration needs review"
     assert len(stub_server.requests()) == 1
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [StubResponse(503)],  # connectivity fails
+        [StubResponse(200), StubResponse(401)],  # authentication fails
+        [StubResponse(200), StubResponse(200), StubResponse(500)],  # end to end fails
+    ],
+    ids=["connectivity", "authentication", "end_to_end"],
+)
+def test_every_stage_of_a_failed_test_has_status_and_message_and_failed_ones_an_error(
+    stub_server, answers
+):
+    stub_server.on("GET", "/", *answers)
+
+    result = connectivity_test("http", bearer_config(stub_server))
+
+    assert [stage["name"] for stage in result["stages"]] == [
+        "connectivity",
+        "authentication",
+        "end_to_end",
+    ]
+    assert any(stage["status"] == "failed" for stage in result["stages"])
+    for stage in result["stages"]:
+        assert stage["status"] in ("passed", "failed", "skipped")
+        assert isinstance(stage["message"], str) and stage["message"], stage
+        assert ("error" in stage) == (stage["status"] == "failed"), stage
 
 
 def test_server_error_on_the_authenticated_request_fails_authentication(stub_server):
