@@ -19,3 +19,9 @@ class TooManyAttempts(FlowkerError):
     def __init__(self, code: str, message: str, *, retry_after: int) -> None:
         super().__init__(code, message)
         self.retry_after = retry_after
+
+
+class StateRefusal(FlowkerError):
+    """A well-formed request that the current state of the resource, or of what it refers to,
+    does not allow; whatever its code, it is answered as such (422). For codes that also name
+    plain input errors (e.g. FLK-0150, at save 400, at activation 422)."""

@@ -1,8 +1,9 @@
 """Validation of a workflow definition (CONTRACT §7): graph rules and node data at save, plus
 the activation rules. One function per shape, used by the API, the admin and templates.
 
-Failures are collected in body order; the error carries the first failure's code and status
-and every failure in `fields`, keyed by its path in the request body (`nodes[3].data.condition`).
+Failures are collected in body order; the error carries the first failure's code (a state
+rule's as a StateRefusal) and every failure in `fields`, keyed by its path in the request
+body (`nodes[3].data.condition`).
 """
 
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from executors.resolution import (
     resolve_executor_node,
     schema_data,
 )
-from flowker.errors import FlowkerError
+from flowker.errors import FlowkerError, StateRefusal
 from flowker.sealing import is_sealed
 from webhooks.services import normalise_path
 from workflows import conditions, graph
@@ -36,6 +37,7 @@ class Failure:
     path: str
     code: str
     message: str
+    refusal: bool = False  # a state rule, not an input error: answered 422 whatever the code
 
 
 @dataclass
@@ -58,7 +60,8 @@ def raise_failures(
     for failure in failures:
         fields.setdefault(failure.path, failure.message)
     text = first.message if len(failures) == 1 else f"{message}: {first.message}"
-    raise FlowkerError(first.code, text, fields=fields)
+    error = StateRefusal if first.refusal else FlowkerError
+    raise error(first.code, text, fields=fields)
 
 
 def validate_definition(
@@ -252,7 +255,7 @@ def _ambiguity_failures(where: str, node_id: str, call: Any) -> list[Failure]:
             f"node {node_id}: endpoint {call.endpoint_name!r} of provider configuration "
             f"{call.provider_config.name!r} is offered by several executor configurations "
             f"({names}); name one with executorConfigId",
-            422,
+            refusal=True,
         )
     ]
 
