@@ -28,8 +28,9 @@ class ProviderSpec:
     description: str
     version: str
     config_schema: dict = field(hash=False, repr=False)
-    # The credential a (decrypted) configuration describes; ValueError when it is unusable.
-    authenticator: Callable[[dict[str, Any]], Authenticator] = field(
+    # (decrypted config, owner: the configuration's id, scoping cached tokens) → the credential
+    # it describes; ValueError when it is unusable.
+    authenticator: Callable[[dict[str, Any], str], Authenticator] = field(
         hash=False, repr=False, compare=False
     )
     # Builds each executor's URL itself (its executors have no endpoint path); None: the URL

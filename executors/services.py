@@ -384,7 +384,10 @@ def executor_config_test(
 def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> dict[str, Any]:
     provider_config = config.provider_config
     return connectivity_test(
-        provider_config.provider_id, plain_config(provider_config), path=endpoint["path"]
+        provider_config.provider_id,
+        plain_config(provider_config),
+        path=endpoint["path"],
+        owner=str(provider_config.pk),
     )
 
 
@@ -394,7 +397,9 @@ def _real_call(
     """The endpoint called for real, through the engine's call path (without the breaker: a
     test must reach the provider). One stage, `call`: passed on a 2xx answer."""
     provider_config = config.provider_config
-    connection = connection_for(provider_config.provider_id, plain_config(provider_config))
+    connection = connection_for(
+        provider_config.provider_id, plain_config(provider_config), owner=str(provider_config.pk)
+    )
     prepared = endpoint_call(
         connection=connection,
         endpoint=endpoint,

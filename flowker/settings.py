@@ -235,6 +235,9 @@ FLOWKER_CONNECTIVITY_TIMEOUT_SECONDS = env.float(
 )
 # Redirects followed per call, each target checked again by the outbound policy.
 FLOWKER_HTTP_MAX_REDIRECTS = env.int("FLOWKER_HTTP_MAX_REDIRECTS", default=5)
+# A provider response body larger than this (counted after decompression) fails the call, so a
+# huge or compressed-bomb body cannot fill a worker's or web process's memory.
+FLOWKER_MAX_RESPONSE_BYTES = env.int("FLOWKER_MAX_RESPONSE_BYTES", default=10 * 1024 * 1024)
 # OIDC discovery documents are cached this long (seconds).
 FLOWKER_OIDC_DISCOVERY_TTL = env.int("FLOWKER_OIDC_DISCOVERY_TTL", default=3600)
 

@@ -1,5 +1,6 @@
 """Every write to provider configurations: validated, audited in the same transaction."""
 
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
-from flowker.sealing import keep_masked_secrets, seal_document, unseal_document
+from flowker.sealing import is_sealed, keep_masked_secrets, seal_document, unseal_document
 from flowker.transitions import transition
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
@@ -20,6 +21,27 @@ from workflows.selectors import active_workflow_names_using
 
 _NAME_TAKEN = "provider configuration name already exists"
 LOST_RACE = "FLK-0352"
+
+# A header field name is an RFC 9110 token; a value has no control characters (CR/LF split the
+# request) and no surrounding whitespace. requests refuses anything else at send time with an
+# error that quotes the value, so it is refused here, where the value is still a field.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"(?:[^\x00-\x20\x7f](?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)?")
+_BAD_HEADER_VALUE = "must not start or end with whitespace or contain control characters (CR, LF)"
+
+# Where a configuration sends its secrets: a change to any of these re-targets the stored ones.
+_DESTINATION_FIELDS = (
+    ("base_url",),
+    ("onboarding_base_url",),
+    ("transaction_base_url",),
+    ("verify_tls",),
+    ("authentication", "type"),
+    ("authentication", "config", "tokenURL"),
+    ("authentication", "config", "issuer_url"),
+    ("authentication", "config", "location"),
+    ("authentication", "config", "key"),
+    ("auth", "issuer_url"),
+)
 
 
 def _provider_schema(provider_id: str) -> dict[str, Any]:
@@ -43,7 +65,110 @@ def _validated_config(provider_id: str, config: dict[str, Any]) -> dict[str, Any
                 f"config.{path}" if path else "config": reason for path, reason in errors.items()
             },
         )
+    _refuse_bad_header_values(provider_id, config)
     return seal_document(config, schema)
+
+
+def _header_fields(provider_id: str, config: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(field path, header name, value) of every configured value sent as an HTTP header."""
+    if provider_id == "tracer":
+        return [("config.api_key", "X-API-Key", config.get("api_key"))]
+    if provider_id == "midaz":
+        return [("config.api_key", "Authorization", config.get("api_key"))]
+    found = [
+        (f"config.headers.{name}", name, value)
+        for name, value in (config.get("headers") or {}).items()
+    ]
+    authentication = config.get("authentication") or {}
+    fields = authentication.get("config") or {}
+    auth_type = authentication.get("type")
+    location = fields.get("location") or "header"
+    if auth_type == "api_key" and location == "header":
+        found.append(("config.authentication.config.value", fields.get("key"), fields.get("value")))
+    if auth_type == "bearer":
+        found.append(("config.authentication.config.token", "Authorization", fields.get("token")))
+    return found
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_bad_header_values(provider_id: str, config: dict[str, Any]) -> None:
+    problems = {}
+    for path, name, value in _header_fields(provider_id, config):
+        if isinstance(name, str) and not _HEADER_NAME.fullmatch(name):
+            problems[path] = "is not a valid HTTP header name"
+        elif isinstance(value, str) and not _HEADER_VALUE.fullmatch(value):
+            problems[path] = _BAD_HEADER_VALUE
+        elif isinstance(value, str) and not _latin1(value):
+            problems[path] = "must be ISO-8859-1 text (HTTP header values are)"
+    if problems:
+        raise FlowkerError(
+            "FLK-0302",
+            "config has values that cannot be sent as HTTP headers",
+            fields=problems,
+        )
+
+
+# What an absent destination field means, so spelling out the default is not a change.
+_DESTINATION_DEFAULTS = {
+    ("verify_tls",): True,
+    ("authentication", "type"): "none",
+    ("authentication", "config", "location"): "header",
+}
+
+
+def _at(document: Any, path: tuple[str, ...]) -> Any:
+    value = document
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return _DESTINATION_DEFAULTS.get(path) if value is None else value
+
+
+def _kept_secrets(new: Any, merged: Any, prefix: str) -> list[str]:
+    """Paths where `new` only echoed a mask and `merged` kept the stored (sealed) secret."""
+    if is_sealed(merged):
+        return [prefix] if not is_sealed(new) else []
+    if isinstance(new, dict) and isinstance(merged, dict):
+        return [
+            path
+            for key in new
+            if key in merged
+            for path in _kept_secrets(new[key], merged[key], f"{prefix}.{key}")
+        ]
+    if isinstance(new, list) and isinstance(merged, list):
+        return [
+            path
+            for index, (item, kept) in enumerate(zip(new, merged, strict=False))
+            for path in _kept_secrets(item, kept, f"{prefix}[{index}]")
+        ]
+    return []
+
+
+def _with_stored_secrets(stored: ProviderConfiguration, new: dict[str, Any]) -> dict[str, Any]:
+    """`new` with echoed masks replaced by the stored secrets, unless a destination or the
+    authentication changed: then the secrets must be sent again, never carried to the new
+    destination (400 FLK-0301 naming each)."""
+    merged = keep_masked_secrets(new, stored.config)
+    plain = unseal_document(merged)
+    before = unseal_document(stored.config)
+    changed = [
+        ".".join(path) for path in _DESTINATION_FIELDS if _at(before, path) != _at(plain, path)
+    ]
+    kept = _kept_secrets(new, merged, "config")
+    if changed and kept:
+        reason = "must be sent again because " + ", ".join(changed) + " changed"
+        raise FlowkerError(
+            "FLK-0301",
+            "config changes where credentials are sent: send its secrets again",
+            fields=dict.fromkeys(kept, reason),
+        )
+    return plain
 
 
 def plain_config(provider_config: ProviderConfiguration) -> dict[str, Any]:
@@ -105,8 +230,8 @@ def provider_config_update(
     if "description" in changes:
         fields["description"] = changes["description"] or ""
     if "config" in changes:
-        merged = keep_masked_secrets(changes["config"], provider_config.config)
-        fields["config"] = _validated_config(provider_config.provider_id, unseal_document(merged))
+        plain = _with_stored_secrets(provider_config, changes["config"])
+        fields["config"] = _validated_config(provider_config.provider_id, plain)
     if "metadata" in changes:
         fields["metadata"] = {**provider_config.metadata, **changes["metadata"]}
     try:
@@ -196,7 +321,11 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
     """Run the connectivity test (real requests with the real credentials) and audit it."""
 
     try:
-        result = connectivity_test(provider_config.provider_id, plain_config(provider_config))
+        result = connectivity_test(
+            provider_config.provider_id,
+            plain_config(provider_config),
+            owner=str(provider_config.pk),
+        )
     except FlowkerError as exc:
         with transaction.atomic():
             _audit(
@@ -227,5 +356,5 @@ def provider_config_check(
 ) -> None:
     """Validate without writing (admin forms show the errors before saving)."""
     if stored is not None:
-        config = unseal_document(keep_masked_secrets(config, stored.config))
+        config = _with_stored_secrets(stored, config)
     _validated_config(provider_id, config)

@@ -174,6 +174,8 @@ REQUEST = document(
 )
 
 
-def authenticator(config: dict[str, Any]) -> Authenticator:
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
     """The configuration's `authentication: {type, config}` block (the guide's table)."""
-    return authenticator_from_block(config.get("authentication"), config.get("verify_tls", True))
+    return authenticator_from_block(
+        config.get("authentication"), config.get("verify_tls", True), owner
+    )

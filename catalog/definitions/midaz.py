@@ -235,7 +235,7 @@ def route(
     return method, join_url(base, path)
 
 
-def authenticator(config: dict[str, Any]) -> Authenticator:
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
     """Long form: OIDC client credentials through discovery; short form: Bearer api_key."""
     auth = config.get("auth")
     if auth:
@@ -245,6 +245,7 @@ def authenticator(config: dict[str, Any]) -> Authenticator:
             client_id=required_field(auth, "midaz auth", "client_id"),
             client_secret=required_field(auth, "midaz auth", "client_secret"),
             scopes=scopes_field(auth, "midaz auth", []),
+            owner=owner,
         )
     api_key = optional_field(config, "api_key")
     if api_key:

@@ -124,6 +124,6 @@ LIST_VALIDATIONS = document(
 )
 
 
-def authenticator(config: dict[str, Any]) -> Authenticator:
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
     api_key = optional_field(config, "api_key")
     return HeaderCredential("api_key", "X-API-Key", api_key) if api_key else NO_AUTHENTICATION

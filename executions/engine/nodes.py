@@ -37,6 +37,7 @@ from executors.runtime.call import (
 )
 from executors.runtime.connections import connection_for
 from executors.runtime.http import OutboundResponse
+from executors.runtime.redaction import redact_url
 from flowker.paths import MissingPath, get_path
 from flowker.sealing import mask_document
 from providers.services import plain_config
@@ -163,7 +164,9 @@ def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> PreparedCall
     try:
         return node_call(
             call=call,
-            connection=connection_for(call.provider_config.provider_id, config),
+            connection=connection_for(
+                call.provider_config.provider_id, config, owner=str(call.provider_config.pk)
+            ),
             config=config,
             node_data=data,
             body=document.body,
@@ -187,7 +190,7 @@ def _details(
 ) -> dict[str, Any]:
     return {
         "method": prepared.request.method,
-        "url": response.url if response is not None else prepared.request.url,
+        "url": response.url if response is not None else redact_url(prepared.request.url),
         "statusCode": status,
         "durationMs": duration,
     }
@@ -215,7 +218,7 @@ def run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
         mask_document(
             {
                 "method": request.method,
-                "url": request.url,
+                "url": redact_url(request.url),
                 "query": request.query,
                 "body": request.body,
             }

@@ -3,6 +3,7 @@ with oauthlib and cached, encrypted, in the Django cache that every worker share
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import math
@@ -57,6 +58,14 @@ class Authenticator:
         """URLs authentication itself calls (token, discovery), for the pre-flight policy check."""
         return ()
 
+    def query_names(self) -> tuple[str, ...]:
+        """Query parameters that carry a credential (masked wherever a URL is recorded)."""
+        return ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values this authenticator sends, masked wherever they would be recorded."""
+        return ()
+
 
 NO_AUTHENTICATION = Authenticator()
 
@@ -83,6 +92,9 @@ class HeaderCredential(Authenticator):
     def apply(self, headers: dict[str, str], query: dict[str, Any]) -> None:
         _set_header(headers, self.name, self.value)
 
+    def secrets(self) -> tuple[str, ...]:
+        return (self.value, self.value.partition(" ")[2])
+
 
 class QueryCredential(Authenticator):
     """An API key sent as a query parameter."""
@@ -96,9 +108,21 @@ class QueryCredential(Authenticator):
     def apply(self, headers: dict[str, str], query: dict[str, Any]) -> None:
         query[self.name] = self.value
 
+    def query_names(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.value,)
+
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _secret_digest(*secrets: str) -> str:
+    """Keyed, so a cache key read from Redis cannot be used to guess the secret offline."""
+    message = "\x1f".join(secrets).encode("utf-8")
+    return hmac.new(settings.SECRET_KEY.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def _cache_get(key: str) -> Any:
@@ -156,8 +180,10 @@ def _error_detail(content: bytes) -> str:
 class OAuthAuthenticator(Authenticator):
     """OAuth2 client-credentials or password grant, tokens shared through the Django cache.
 
-    The cache key is derived from (token URL, client id, username, scopes); the cached value is
-    Fernet-encrypted. One refresh runs at a time per key; the others wait for its result.
+    The cache key is derived from the owning provider configuration, (token URL, client id,
+    username, scopes) and a keyed digest of the client secret and password, so a configuration
+    that copies another's visible fields is never served (nor evicts) its token. The cached
+    value is Fernet-encrypted. One refresh runs at a time per key; the others wait for its result.
     """
 
     is_oauth = True
@@ -174,7 +200,9 @@ class OAuthAuthenticator(Authenticator):
         password: str | None = None,
         scopes: list[str] | None = None,
         verify_tls: bool = True,
+        owner: str = "",
     ) -> None:
+        self.owner = owner
         self.auth_type = auth_type
         self.client_id = client_id
         self.client_secret = client_secret
@@ -190,6 +218,9 @@ class OAuthAuthenticator(Authenticator):
 
     def apply(self, headers: dict[str, str], query: dict[str, Any]) -> None:
         _set_header(headers, "Authorization", f"Bearer {self.access_token()}")
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(value for value in (self.client_secret, self.password) if value)
 
     def invalidate(self) -> None:
         _cache_delete(self._cache_key())
@@ -252,7 +283,12 @@ class OAuthAuthenticator(Authenticator):
     def _cache_key(self) -> str:
         scopes = " ".join(sorted(set(self.scopes)))
         return TOKEN_KEY_PREFIX + _digest(
-            self.token_endpoint(), self.client_id, self.username or "", scopes
+            self.owner,
+            self.token_endpoint(),
+            self.client_id,
+            self.username or "",
+            scopes,
+            _secret_digest(self.client_secret or "", self.password or ""),
         )
 
     def _cached(self, key: str) -> str | None:
@@ -349,7 +385,9 @@ def scopes_field(fields: dict[str, Any], context: str, default: list[str]) -> li
     return scopes
 
 
-def _oidc(auth_type: str, fields: dict[str, Any], verify_tls: bool) -> OAuthAuthenticator:
+def _oidc(
+    auth_type: str, fields: dict[str, Any], verify_tls: bool, owner: str
+) -> OAuthAuthenticator:
     token_url = optional_field(fields, "tokenURL")
     issuer_url = optional_field(fields, "issuer_url")
     if not token_url and not issuer_url:
@@ -369,6 +407,7 @@ def _oidc(auth_type: str, fields: dict[str, Any], verify_tls: bool) -> OAuthAuth
         password=required_field(fields, auth_type, "password") if password_grant else None,
         scopes=scopes_field(fields, auth_type, ["openid"] if password_grant else []),
         verify_tls=verify_tls,
+        owner=owner,
     )
 
 
@@ -383,7 +422,7 @@ def _api_key(fields: dict[str, Any]) -> Authenticator:
     raise ValueError("api_key config: location must be 'header' or 'query'")
 
 
-def authenticator_from_block(authentication: Any, verify_tls: bool) -> Authenticator:
+def authenticator_from_block(authentication: Any, verify_tls: bool, owner: str) -> Authenticator:
     """The `authentication: {type, config}` block of an `http` provider configuration."""
     if not authentication:
         return NO_AUTHENTICATION
@@ -401,5 +440,5 @@ def authenticator_from_block(authentication: Any, verify_tls: bool) -> Authentic
         password = required_field(fields, "basic", "password")
         return HeaderCredential("basic", "Authorization", basic_credentials(username, password))
     if auth_type in ("oidc_client_credentials", "oidc_user"):
-        return _oidc(auth_type, fields, verify_tls)
+        return _oidc(auth_type, fields, verify_tls, owner)
     raise ValueError(f"unknown auth type: {auth_type}")

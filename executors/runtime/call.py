@@ -16,7 +16,13 @@ from executors.resolution import ExecutorCall
 from executors.runtime.auth import Authenticator, TokenError
 from executors.runtime.breaker import BreakerOpen, CountsAsFailure, call_through_breaker
 from executors.runtime.connections import Connection
-from executors.runtime.http import OutboundRequest, OutboundResponse, TransportError, send
+from executors.runtime.http import (
+    OutboundRequest,
+    OutboundResponse,
+    ResponseTooLarge,
+    TransportError,
+    send,
+)
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError
 
 # Answers worth another attempt besides 5xx.
@@ -45,7 +51,8 @@ class Succeeded:
 @dataclass(frozen=True)
 class Failed:
     """Final: retrying cannot help (an answer outside the success codes, a refused token, an
-    unusable configuration). `detail` is the bare reason, `message` says what failed."""
+    oversized answer, an unusable configuration). `detail` is the bare reason, `message` says
+    what failed."""
 
     code: str
     message: str
@@ -185,6 +192,8 @@ class _TransientFailure(CountsAsFailure):
 def _attempt(prepared: PreparedCall) -> OutboundResponse:
     try:
         response = send(prepared.request, authenticator=prepared.authenticator)
+    except ResponseTooLarge:
+        raise  # retrying would read the same body again
     except TransportError as exc:
         raise _TransientFailure(f"request failed ({exc.kind}): {exc}") from exc
     except NameResolutionError as exc:
@@ -225,6 +234,8 @@ def perform(prepared: PreparedCall, *, breaker_key: str | None = None) -> Outcom
             detail=str(exc),
             status=exc.status_code,
         )
+    except ResponseTooLarge as exc:
+        return Failed(code="FLK-0504", message=str(exc), detail=str(exc))
     except ValueError as exc:
         return Failed(code="FLK-0512", message=f"invalid configuration: {exc}", detail=str(exc))
     except _TransientFailure as failure:

@@ -63,16 +63,21 @@ def _timeout(config: dict[str, Any]) -> float:
     return float(settings.FLOWKER_HTTP_TIMEOUT_SECONDS)
 
 
-def authenticator_for(provider_id: str, config: dict[str, Any]) -> Authenticator:
-    """The authenticator of a (decrypted) provider configuration; ValueError when it is unusable."""
+def authenticator_for(
+    provider_id: str, config: dict[str, Any], *, owner: str = ""
+) -> Authenticator:
+    """The authenticator of a (decrypted) provider configuration, from its provider's catalog
+    hook; ValueError when it is unusable. `owner` (the provider configuration's id) scopes its
+    cached OAuth2 tokens."""
     provider = registry.get_provider(provider_id)
     if provider is None:
         raise ValueError(f"unknown provider: {provider_id}")
-    return provider.authenticator(config)
+    return provider.authenticator(config, owner)
 
 
-def connection_for(provider_id: str, config: dict[str, Any]) -> Connection:
-    """The connection of a decrypted provider configuration; ValueError when it is unusable."""
+def connection_for(provider_id: str, config: dict[str, Any], *, owner: str = "") -> Connection:
+    """The connection of a decrypted provider configuration; ValueError when it is unusable.
+    `owner` is the provider configuration's id (it scopes cached OAuth2 tokens)."""
     headers = config.get("headers")
     return Connection(
         base_url=base_url_of(config),
@@ -83,5 +88,5 @@ def connection_for(provider_id: str, config: dict[str, Any]) -> Connection:
         },
         timeout=_timeout(config),
         verify_tls=config.get("verify_tls", True) is not False,
-        authenticator=authenticator_for(provider_id, config),
+        authenticator=authenticator_for(provider_id, config, owner=owner),
     )

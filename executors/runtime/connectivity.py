@@ -11,6 +11,7 @@ from executors.runtime.auth import OAuthAuthenticator, TokenError
 from executors.runtime.connections import Connection, connection_for
 from executors.runtime.http import OutboundRequest, TransportError, send
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
+from executors.runtime.redaction import redact_url
 from executors.runtime.urls import join_url
 from flowker import timefmt
 from flowker.errors import FlowkerError
@@ -106,7 +107,11 @@ def _connectivity_stage(connection: Connection, url: str) -> dict[str, Any]:
         response = send(request)
     except TransportError as exc:
         return _stage("connectivity", "failed", started, error=f"request failed: {exc}")
-    details = {"statusCode": response.status, "responseTimeMs": response.duration_ms, "url": url}
+    details = {
+        "statusCode": response.status,
+        "responseTimeMs": response.duration_ms,
+        "url": redact_url(url),
+    }
     if 200 <= response.status < 500:
         return _stage(
             "connectivity", "passed", started, message="Provider is reachable", details=details
@@ -229,7 +234,7 @@ def _overall(stages: list[dict[str, Any]]) -> str:
 
 
 def connectivity_test(
-    provider_id: str, config: dict[str, Any], *, path: str = ""
+    provider_id: str, config: dict[str, Any], *, path: str = "", owner: str = ""
 ) -> dict[str, Any]:
     """Run the three stages against a decrypted provider configuration.
 
@@ -238,7 +243,7 @@ def connectivity_test(
     stage, not an error.
     """
     try:
-        connection = connection_for(provider_id, config)
+        connection = connection_for(provider_id, config, owner=owner)
     except ValueError as exc:
         raise FlowkerError(
             "FLK-0293", f"config validation failed against provider schema: {exc}"

@@ -10,12 +10,12 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from executors.runtime import policy, transport
+from executors.runtime import policy, redaction, transport
 from executors.runtime.auth import Authenticator
-from executors.runtime.transport import TransportError
+from executors.runtime.transport import ResponseTooLarge, TransportError
 from flowker import jsoncodec
 
-__all__ = ["OutboundRequest", "OutboundResponse", "TransportError", "send"]
+__all__ = ["OutboundRequest", "OutboundResponse", "ResponseTooLarge", "TransportError", "send"]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODYLESS_METHODS = frozenset({"GET", "DELETE", "HEAD"})
@@ -43,7 +43,8 @@ class OutboundRequest:
 @dataclass
 class OutboundResponse:
     """The provider's answer. `body` is parsed JSON (decimals exact) when the content type says
-    JSON, else text, None when empty; `size` is the body's length in bytes."""
+    JSON, else text, None when empty; `size` is the body's length in bytes. `url` and `headers`
+    are as recorded: credentials masked (`redaction`)."""
 
     status: int
     headers: dict[str, str]
@@ -107,7 +108,8 @@ def _becomes_get(status: int, method: str) -> bool:
 def _remaining(deadline: float, url: str, timeout: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TransportError("timeout", f"no response from {url} within {timeout:g} s")
+        where = redaction.redact_url(url)
+        raise TransportError("timeout", f"no response from {where} within {timeout:g} s")
     return left
 
 
@@ -189,8 +191,9 @@ def send(
 ) -> OutboundResponse:
     """Send `request` through the policy-enforcing transport.
 
-    Raises TransportError (timeout/connection), policy.OutboundPolicyError (a refused destination
-    or redirect) and, from OAuth2 authenticators, auth.TokenError.
+    Raises TransportError (timeout/connection; ResponseTooLarge past the size limit),
+    policy.OutboundPolicyError (a refused destination or redirect) and, from OAuth2
+    authenticators, auth.TokenError.
     """
     started = time.monotonic()
     timeout = float(request.timeout or settings.FLOWKER_HTTP_TIMEOUT_SECONDS)
@@ -201,10 +204,12 @@ def send(
         authenticator.invalidate()
         response = _follow_redirects(request, authenticator, deadline, timeout)
     content_type = response.headers.get("Content-Type", "")
+    names = authenticator.query_names() if authenticator is not None else ()
+    secrets = authenticator.secrets() if authenticator is not None else ()
     return OutboundResponse(
         status=response.status,
-        headers=dict(response.headers),
-        url=response.url,
+        headers=redaction.redact_headers(response.headers, secrets=secrets),
+        url=redaction.redact_url(response.url, names=names, secrets=secrets),
         body=_parse_body(response.content, content_type),
         duration_ms=int((time.monotonic() - started) * 1000),
         size=len(response.content),

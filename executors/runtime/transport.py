@@ -1,9 +1,12 @@
 """The policy-enforcing transport under every outbound call: urllib3 connections that vet the
 address they actually connect to, and one pooled `requests` session per process."""
 
+import http.client
 import os
 import socket
+import ssl
 import time
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
@@ -18,7 +21,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.connection import allowed_gai_family
 
-from executors.runtime import policy
+from executors.runtime import policy, redaction
 
 POOLED_HOSTS = 32
 CONNECTIONS_PER_HOST = 32
@@ -141,6 +144,8 @@ def _build_session() -> requests.Session:
     # Providers' cookies must not travel between calls made for different workflows.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     session.headers["User-Agent"] = f"Flowker/{settings.FLOWKER_VERSION}"
+    # Only the encodings `_Decoder` undoes with a bound on their output.
+    session.headers["Accept-Encoding"] = "gzip, deflate"
     adapter = PolicyAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=CONNECTIONS_PER_HOST)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -175,16 +180,125 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
 # Not urllib3's TimeoutError: its NewConnectionError (a refused connection) derives from it.
 _TIMEOUTS = (requests.Timeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)
 
+# What went wrong, in words fixed here: an exception's own text can quote request data (requests
+# puts an invalid header's value, secrets included, into InvalidHeader), so none is ever copied.
+_FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (
+        (requests.exceptions.InvalidHeader, UnicodeError),
+        "a request header has an invalid name or value",
+    ),
+    (
+        (urllib3.exceptions.NameResolutionError, socket.gaierror),
+        "the host name does not resolve",
+    ),
+    (ssl.SSLCertVerificationError, "the provider's TLS certificate did not verify"),
+    (
+        (requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError),
+        "the TLS handshake failed",
+    ),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset by the provider"),
+    (
+        (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError, zlib.error),
+        "the response body could not be decoded",
+    ),
+    (
+        (
+            requests.exceptions.ChunkedEncodingError,
+            urllib3.exceptions.ProtocolError,
+            http.client.HTTPException,
+        ),
+        "the provider broke the connection or the HTTP protocol",
+    ),
+)
+
+
+class ResponseTooLarge(TransportError):
+    """The response body (decompressed) is larger than FLOWKER_MAX_RESPONSE_BYTES; not retried."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "too_large",
+            f"the provider's response is larger than {limit} bytes (FLOWKER_MAX_RESPONSE_BYTES)",
+        )
+        self.limit = limit
+
+
+def _failure(exc: BaseException) -> str:
+    chain = _cause_chain(exc)
+    for cause in reversed(chain):
+        for kinds, words in _FAILURES:
+            if isinstance(cause, kinds):
+                return words
+    return "the connection failed"
+
+
+def _timed_out(url: str, timeout: float, *, what: str = "response") -> TransportError:
+    where = redaction.redact_url(url)
+    return TransportError("timeout", f"no {what} from {where} within {timeout:.1f} s")
+
+
+class _Decoder:
+    """The response's Content-Encoding undone here, not by urllib3, so every output is bounded:
+    a few compressed bytes must not expand into memory past the limit in one call."""
+
+    def __init__(self, content_encoding: str) -> None:
+        encoding = content_encoding.strip().lower()
+        self._zlib: Any = None
+        self._raw_deflate = False
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+            self._raw_deflate = True  # until proven otherwise: some send it without zlib header
+
+    def decode(self, data: bytes, max_length: int) -> bytes:
+        """Up to `max_length` bytes of decoded output; the rest waits in `pending`."""
+        if self._zlib is None:
+            return data
+        try:
+            decoded = self._zlib.decompress(data, max_length)
+        except zlib.error:
+            if not self._raw_deflate:
+                raise
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            decoded = self._zlib.decompress(data, max_length)
+        self._raw_deflate = False  # only the first bytes tell which deflate it is
+        return decoded
+
+    @property
+    def pending(self) -> bytes:
+        return self._zlib.unconsumed_tail if self._zlib is not None else b""
+
 
 def _read_body(response: requests.Response, deadline: float, url: str, timeout: float) -> bytes:
-    chunks = []
-    for chunk in response.iter_content(READ_CHUNK_BYTES):
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise TransportError(
-                "timeout", f"no complete response from {url} within {timeout:.1f} s"
-            )
-    return b"".join(chunks)
+    """The whole body, decoded, within `deadline` and FLOWKER_MAX_RESPONSE_BYTES.
+
+    Each read is a single receive whose socket timeout is the time left, so a body that trickles
+    in a byte at a time is cut at the deadline instead of at the next full chunk.
+    """
+    limit = int(settings.FLOWKER_MAX_RESPONSE_BYTES)
+    raw = response.raw
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    decoder = _Decoder(response.headers.get("Content-Encoding", ""))
+    body = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _timed_out(url, timeout, what="complete response")
+        if sock is not None:
+            sock.settimeout(left)
+        data = raw.read1(READ_CHUNK_BYTES, decode_content=False)
+        if data:
+            pending = data
+            while pending:
+                body += decoder.decode(pending, limit - len(body) + 1)
+                if len(body) > limit:
+                    raise ResponseTooLarge(limit)
+                pending = decoder.pending
+        else:
+            return bytes(body)
 
 
 def exchange(
@@ -197,7 +311,11 @@ def exchange(
     timeout: float,
     verify: bool = True,
 ) -> RawResponse:
-    """One request and its full response, redirects not followed, bounded by `timeout` overall."""
+    """One request and its full response, redirects not followed, bounded by `timeout` overall.
+
+    Error messages name the destination only as `redaction.redact_url` shows it and the failure
+    only in fixed words (see `_FAILURES`).
+    """
     deadline = time.monotonic() + timeout
     shared = session()
     try:
@@ -210,13 +328,21 @@ def exchange(
             content = _read_body(response, deadline, url, timeout)
             return RawResponse(response.status_code, response.headers, response.url, content)
     except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-        raise policy.OutboundPolicyError(url, f"not a valid URL: {exc}") from exc
+        raise policy.OutboundPolicyError(redaction.redact_url(url), "not a valid URL") from exc
     except requests.exceptions.InvalidSchema as exc:
-        raise policy.OutboundPolicyError(url, "scheme is not http or https") from exc
-    except requests.RequestException as exc:
-        chain = _cause_chain(exc)
-        if any(isinstance(cause, _TIMEOUTS) for cause in chain):
-            raise TransportError(
-                "timeout", f"no response from {url} within {timeout:.1f} s"
-            ) from exc
-        raise TransportError("connection", f"request to {url} failed: {chain[-1]}") from exc
+        raise policy.OutboundPolicyError(
+            redaction.redact_url(url), "scheme is not http or https"
+        ) from exc
+    except (
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        OSError,
+        UnicodeError,
+        zlib.error,
+    ) as exc:
+        if any(isinstance(cause, _TIMEOUTS) for cause in _cause_chain(exc)):
+            raise _timed_out(url, timeout) from exc
+        raise TransportError(
+            "connection", f"request to {redaction.redact_url(url)} failed: {_failure(exc)}"
+        ) from exc

@@ -719,6 +719,35 @@ def test_test_with_input_makes_the_real_call_with_an_idempotency_key(
     assert AuditEvent.objects.get(event_type="EXECUTOR_CONFIG_TESTED").result == "SUCCESS"
 
 
+def test_a_query_api_key_is_not_recorded_in_the_last_test_result(client_api, stub):
+    key = "query-key-5e6f7a8b"
+    provider = make_provider_config(
+        "Query key provider",
+        base_url=stub.url + "/api",
+        authentication={
+            "type": "api_key",
+            "config": {"key": "api_key", "value": key, "location": "query"},
+        },
+    )
+    stub.on("POST", "/api/v1/score", StubResponse(200, {"score": 12}))
+    config = make_executor_config(provider, status="configured")
+
+    response = client_api.post(
+        f"/v1/executors/{config.pk}/test",
+        {"endpointName": "score", "input": {"amount": 1}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    [call] = stub.requests()
+    assert call.query["api_key"] == [key]
+    [stage] = response.json()["lastTestResult"]["stages"]
+    assert stage["details"]["url"] == stub.url + "/api/v1/score?api_key=********"
+    assert key not in response.content.decode()
+    config.refresh_from_db()
+    assert key not in str(config.last_test_result)
+
+
 def test_each_real_test_call_carries_a_fresh_idempotency_key(client_api, stub, stub_provider):
     stub.on("POST", "/api/v1/score", StubResponse(200, {"score": 12}))
     config = make_executor_config(stub_provider, status="configured")

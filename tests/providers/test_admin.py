@@ -106,7 +106,39 @@ def test_add_form_creates_through_the_service_sealed_and_audited_as_the_user(adm
     assert "tok-admin-5678" not in response.content.decode()
 
 
+LEDGER = "01900000-0000-7000-8000-000000000001"
+
+
 def test_change_form_with_the_masked_secret_untouched_keeps_the_stored_secret(admin_client, midaz):
+    config = shown_config(admin_client.get(change_url(midaz)).content.decode())
+    config["ledger_id"] = LEDGER
+
+    response = admin_client.post(
+        change_url(midaz),
+        {
+            "name": "Midaz Production",
+            "description": "pinned a ledger",
+            "config": json.dumps(config),
+            "metadata": "",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    midaz.refresh_from_db()
+    assert plain_config(midaz) == {
+        "base_url": "https://midaz.example.com/api/v1",
+        "api_key": SECRET,
+        "ledger_id": LEDGER,
+    }
+    assert midaz.description == "pinned a ledger"
+    event = AuditEvent.objects.get(event_type="PROVIDER_CONFIG_UPDATED")
+    assert (event.actor_type, event.actor_id) == ("user", "admin")
+
+
+def test_change_form_moving_the_base_url_with_the_masked_secret_asks_for_it_again(
+    admin_client, midaz
+):
     config = shown_config(admin_client.get(change_url(midaz)).content.decode())
     config["base_url"] = "https://midaz-dr.example.com/api/v1"
 
@@ -118,18 +150,13 @@ def test_change_form_with_the_masked_secret_untouched_keeps_the_stored_secret(ad
             "config": json.dumps(config),
             "metadata": "",
         },
-        follow=True,
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200  # the form again, with the error
+    assert "must be sent again because base_url changed" in response.content.decode()
     midaz.refresh_from_db()
-    assert plain_config(midaz) == {
-        "base_url": "https://midaz-dr.example.com/api/v1",
-        "api_key": SECRET,
-    }
-    assert midaz.description == "moved to DR"
-    event = AuditEvent.objects.get(event_type="PROVIDER_CONFIG_UPDATED")
-    assert (event.actor_type, event.actor_id) == ("user", "admin")
+    assert plain_config(midaz)["base_url"] == "https://midaz.example.com/api/v1"
+    assert not AuditEvent.objects.filter(event_type="PROVIDER_CONFIG_UPDATED").exists()
 
 
 def test_change_form_with_a_new_secret_replaces_it(admin_client, midaz):

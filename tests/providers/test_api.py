@@ -113,8 +113,8 @@ def test_patch_with_masked_values_keeps_the_stored_secrets(client_api):
     created = _create(client_api, OIDC_HTTP)
     url = f"/v1/provider-configurations/{created['id']}"
     config = client_api.get(url).json()["config"]
-    config["base_url"] = "https://fraud.example.com/v2"
     config["authentication"]["config"]["scopes"] = ["transactions:score"]
+    config["timeout_seconds"] = 12
     response = client_api.patch(url, {"config": config}, format="json")
     assert response.status_code == 200, response.content
     from providers.services import plain_config
@@ -122,7 +122,7 @@ def test_patch_with_masked_values_keeps_the_stored_secrets(client_api):
     stored = plain_config(ProviderConfiguration.objects.get(pk=created["id"]))
     assert stored["authentication"]["config"]["clientSecret"] == "secret-value"
     assert stored["headers"] == {"X-Tenant": "tenant-4242"}
-    assert stored["base_url"] == "https://fraud.example.com/v2"
+    assert stored["authentication"]["config"]["scopes"] == ["transactions:score"]
 
 
 def test_patch_with_full_mask_keeps_and_new_value_replaces(client_api):
@@ -130,9 +130,13 @@ def test_patch_with_full_mask_keeps_and_new_value_replaces(client_api):
     url = f"/v1/provider-configurations/{created['id']}"
     from providers.services import plain_config
 
-    client_api.patch(
-        url, {"config": {"base_url": "https://m.example.com", "api_key": "********"}}, format="json"
+    base_url, ledger = GUIDE_EXAMPLE["config"]["base_url"], "01900000-0000-7000-8000-000000000001"
+    kept = client_api.patch(
+        url,
+        {"config": {"base_url": base_url, "api_key": "********", "ledger_id": ledger}},
+        format="json",
     )
+    assert kept.status_code == 200, kept.content
     assert (
         plain_config(ProviderConfiguration.objects.get(pk=created["id"]))["api_key"]
         == "sk-prod-xxx"

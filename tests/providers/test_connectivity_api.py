@@ -289,3 +289,57 @@ def test_testing_an_unknown_configuration_is_404(client_api):
 
     assert response.status_code == 404 and response.json()["code"] == "FLK-0290"
     assert not AuditEvent.objects.filter(event_type="PROVIDER_CONFIG_TESTED").exists()
+
+
+def test_a_huge_body_fails_the_stage_inside_the_request_instead_of_being_read(
+    client_api, stub, settings
+):
+    settings.FLOWKER_MAX_RESPONSE_BYTES = 1024
+    stub.on("GET", "/", StubResponse(200, b"x" * 4096))
+    provider = bearer_provider(stub)
+
+    result = run_test(client_api, provider)
+
+    connectivity = stages(result)["connectivity"]
+    assert connectivity["status"] == "failed"
+    assert connectivity["error"] == (
+        "request failed: the provider's response is larger than 1024 bytes "
+        "(FLOWKER_MAX_RESPONSE_BYTES)"
+    )
+
+
+def test_a_trickling_body_fails_the_stage_at_the_stage_timeout(client_api, stub, settings):
+    settings.FLOWKER_CONNECTIVITY_TIMEOUT_SECONDS = 0.5
+    body = b"y" * 60
+    stub.on("GET", "/", StubResponse(200, body, trickle=0.1))
+    provider = bearer_provider(stub)
+
+    result = run_test(client_api, provider)
+
+    connectivity = stages(result)["connectivity"]
+    assert connectivity["status"] == "failed"
+    assert connectivity["error"].endswith("within 0.5 s")
+    delivered = stub.trickled("/")
+    assert delivered is not None and delivered < len(body)
+
+
+def test_a_header_secret_the_transport_refuses_is_not_quoted_in_the_stage_error(client_api, stub):
+    from flowker.sealing import seal_document
+    from providers.models import ProviderConfiguration
+
+    provider = bearer_provider(stub)
+    # Stored before save-time validation existed: the value reaches the transport as it is.
+    ProviderConfiguration.objects.filter(pk=provider.pk).update(
+        config=seal_document(
+            {"base_url": stub.url, "headers": {"X-Api-Key": " stored-secret-4711"}},
+            {"properties": {"headers": {"additionalProperties": {"writeOnly": True}}}},
+        )
+    )
+
+    response = client_api.post(f"/v1/provider-configurations/{provider.pk}/test")
+
+    assert response.status_code == 200
+    assert "stored-secret-4711" not in response.content.decode()
+    assert stages(response.json())["end_to_end"]["error"].endswith(
+        "a request header has an invalid name or value"
+    )

@@ -78,13 +78,16 @@ class RecordedRequest:
 
 @dataclass
 class StubResponse:
-    """An answer. `body`: dict/list → JSON (Decimals exact), str → text/plain, bytes as they are,
-    None → empty. `delay` seconds pass before the answer is written."""
+    """An answer. `body`: dict/list → JSON (Decimals exact), str → text/plain, bytes as they are
+    (with a `Content-Encoding` header, e.g. gzip, they go out as given), None → empty. `delay`
+    seconds pass before the answer is written; `trickle` > 0 writes the body one byte at a time,
+    `trickle` seconds apart (a provider that is slow but never silent)."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -162,10 +165,23 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and response.trickle:
+                self._trickle(request.path, content, response.trickle)
+            elif self.command != "HEAD":
                 self.wfile.write(content)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its timeout passed)
+
+    def _trickle(self, path: str, content: bytes, interval: float) -> None:
+        written = 0
+        try:
+            for index in range(len(content)):
+                time.sleep(interval)
+                self.wfile.write(content[index : index + 1])
+                self.wfile.flush()
+                written += 1
+        finally:
+            self.server.stub._delivered(path, written)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
@@ -235,6 +251,7 @@ class StubServer:
         self._lock = threading.Lock()
         self._script: dict[tuple[str, str], list[Answer]] = {}
         self._recorded: list[RecordedRequest] = []
+        self._trickled: list[tuple[str, int]] = []
         self._sockets: list[socket.socket] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -344,6 +361,22 @@ class StubServer:
             if len(received) >= count or time.monotonic() >= deadline:
                 return received
             time.sleep(0.01)
+
+    def _delivered(self, path: str, written: int) -> None:
+        with self._lock:
+            self._trickled.append((path, written))
+
+    def trickled(self, path: str, timeout: float = 30.0) -> int | None:
+        """Body bytes a trickled answer on `path` delivered before it ended (finished, or the
+        client hung up); waits for the first such answer to end, None if none did in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                ended = [written for done, written in self._trickled if done == path]
+            if ended:
+                return ended[0]
+            time.sleep(0.01)
+        return None
 
     def clear(self) -> None:
         """Forget the recorded requests (the script stays)."""

@@ -390,3 +390,55 @@ def test_fresh_token_bypasses_the_cache_and_replaces_the_cached_token(stub_serve
     assert first != fresh
     assert authenticator.access_token() == fresh
     assert len(endpoint.issued) == 2
+
+
+# --- the token cache belongs to one configuration and its secret -------------------------------
+
+
+def call_as(owner: str, config: dict, path: str = "/resource"):
+    """One GET through the connection of provider configuration `owner`."""
+    connection = connection_for("http", config, owner=owner)
+    return send(connection.request("GET", path), authenticator=connection.authenticator)
+
+
+def test_a_copy_of_the_visible_fields_with_a_made_up_secret_is_not_served_the_cached_token(
+    stub_server,
+):
+    endpoint = token_endpoint(stub_server)
+    stub_server.on("GET", "/resource", endpoint.protected(StubResponse(200, {"ok": True})))
+    assert call_as("victim", client_credentials(stub_server)).status == 200
+
+    copy = client_credentials(stub_server, clientSecret="made-up-secret")
+    with pytest.raises(TokenError) as raised:
+        call_as("attacker", copy)
+
+    assert raised.value.status_code == 401
+    assert len(endpoint.issued) == 1
+    [victim_call] = stub_server.requests("GET", "/resource")
+    assert victim_call.bearer_token == endpoint.issued[0]
+
+
+def test_the_same_secret_under_another_configuration_gets_its_own_token(stub_server):
+    endpoint = token_endpoint(stub_server)
+    stub_server.on("GET", "/resource", endpoint.protected(StubResponse(200, {"ok": True})))
+    config = client_credentials(stub_server)
+
+    assert call_as("first", config).status == 200
+    assert call_as("second", config).status == 200
+
+    assert len(endpoint.issued) == 2
+
+
+def test_another_configurations_401_does_not_evict_the_cached_token(stub_server):
+    endpoint = token_endpoint(stub_server)
+    stub_server.on("GET", "/resource", endpoint.protected(StubResponse(200, {"ok": True})))
+    stub_server.on("GET", "/elsewhere", StubResponse(401, {"error": "invalid_token"}))
+    config = client_credentials(stub_server)
+    assert call_as("victim", config).status == 200
+
+    # Another configuration, whose provider answers 401, invalidates its own token only.
+    assert call_as("other", config, "/elsewhere").status == 401
+    assert call_as("victim", config).status == 200
+
+    victim_tokens = [r.bearer_token for r in stub_server.requests("GET", "/resource")]
+    assert victim_tokens == [endpoint.issued[0], endpoint.issued[0]]

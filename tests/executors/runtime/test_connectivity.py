@@ -244,7 +244,7 @@ def test_refused_connection_fails_the_connectivity_stage_instead_of_raising():
     connectivity = stages(result)["connectivity"]
     assert connectivity["status"] == "failed"
     assert connectivity["error"].startswith("request failed: ")
-    assert "Connection refused" in connectivity["error"]
+    assert "connection refused" in connectivity["error"]
     assert result["overallStatus"] == "failed"
 
 

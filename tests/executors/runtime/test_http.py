@@ -249,7 +249,7 @@ def test_environment_proxies_are_ignored(stub_server, monkeypatch):
 def test_connection_refused_is_a_connection_transport_error():
     url = f"http://127.0.0.1:{closed_port()}/score"
 
-    with pytest.raises(TransportError, match="Connection refused") as raised:
+    with pytest.raises(TransportError, match="connection refused") as raised:
         send(OutboundRequest("POST", url, body={}, timeout=5))
 
     assert raised.value.kind == "connection"
@@ -294,7 +294,7 @@ def test_tls_certificates_are_verified_by_default():
     with StubServer(tls=True) as provider:
         provider.on("GET", "/health", StubResponse(200, {"up": True}))
 
-        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED") as raised:
+        with pytest.raises(TransportError, match="certificate did not verify") as raised:
             send(OutboundRequest("GET", f"https://localhost:{provider.port}/health", timeout=5))
 
         assert raised.value.kind == "connection"
