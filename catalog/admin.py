@@ -3,14 +3,19 @@ page per entry with its pretty-printed schema."""
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import Http404, HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from catalog import registry
 from flowker import jsoncodec
+from flowker.actors import actor_from_request
 from flowker.admin_site import ConsolePage, register_page
+from flowker.errors import FlowkerError
+from providers.selectors import provider_config_choices
+from workflows.services import workflow_create_from_template
 
 
 def _render(request: HttpRequest, template: str, **context: Any) -> TemplateResponse:
@@ -44,6 +49,7 @@ def _detail(
     schema_label: str,
     schema: dict,
     related: dict[str, Any] | None = None,
+    build_url: str | None = None,
 ) -> TemplateResponse:
     return _render(
         request,
@@ -55,6 +61,7 @@ def _detail(
         related=related,
         schema_label=schema_label,
         schema=jsoncodec.dumps(schema, indent=2),
+        build_url=build_url,
     )
 
 
@@ -182,6 +189,65 @@ def template_list(request: HttpRequest) -> TemplateResponse:
     )
 
 
+def template_form_class(spec: registry.TemplateSpec) -> type[forms.Form]:
+    """A form with one field per template parameter, from its JSON Schema."""
+    schema = spec.param_schema
+    required = set(schema.get("required") or [])
+    fields: dict[str, forms.Field] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        options = {
+            "label": name,  # the parameter's name, as the API and the guide spell it
+            "required": name in required,
+            "help_text": prop.get("description", ""),
+            "initial": prop.get("default"),
+        }
+        if name in spec.provider_params:
+            choices = provider_config_choices(provider_id=spec.provider_params[name])
+            fields[name] = forms.ChoiceField(
+                choices=[("", "—")] + [(c["const"], c["title"]) for c in choices], **options
+            )
+        elif "enum" in prop:
+            fields[name] = forms.ChoiceField(choices=[(v, v) for v in prop["enum"]], **options)
+        elif prop.get("type") == "number":
+            fields[name] = forms.FloatField(**options)
+        elif prop.get("writeOnly"):
+            fields[name] = forms.CharField(widget=forms.PasswordInput, **options)
+        else:
+            fields[name] = forms.CharField(**options)
+    return type(f"{spec.id}Form", (forms.Form,), fields)
+
+
+def template_build(request: HttpRequest, key: str) -> TemplateResponse | HttpResponseRedirect:
+    """Create a draft workflow from a template through the workflow service."""
+    spec = _found(registry.get_template(key))
+    form = template_form_class(spec)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            workflow = workflow_create_from_template(
+                template_id=spec.id, params=params, actor=actor_from_request(request)
+            )
+        except FlowkerError as exc:
+            placed = False
+            for path_, reason in (exc.fields or {}).items():
+                name = path_.removeprefix("params.").split(".")[0]
+                if name in form.fields:
+                    form.add_error(name, reason)
+                    placed = True
+            if not placed:
+                form.add_error(None, f"{exc.code}: {exc.message}")
+        else:
+            messages.success(request, f"Workflow {workflow.name!r} created as a draft.")
+            return HttpResponseRedirect(_link("workflows_workflow_change", str(workflow.pk)))
+    return _render(
+        request,
+        "build.html",
+        title=f"New workflow from {spec.name}",
+        template_url=_link("catalog_template", spec.id),
+        form=form,
+    )
+
+
 def template_detail(request: HttpRequest, key: str) -> TemplateResponse:
     spec = _found(registry.get_template(key))
     provider_facts = [
@@ -202,6 +268,9 @@ def template_detail(request: HttpRequest, key: str) -> TemplateResponse:
         ],
         schema_label="Parameter schema",
         schema=spec.param_schema,
+        build_url=_link("catalog_template_build", spec.id)
+        if request.user.has_perm("workflows.add_workflow")
+        else None,
     )
 
 
@@ -211,7 +280,11 @@ for route, view, name, label in [
     ("catalog/providers/", provider_list, "catalog_providers", "Providers"),
     ("catalog/templates/", template_list, "catalog_templates", "Workflow templates"),
 ]:
-    register_page(ConsolePage(route=route, view=view, name=name, section="Catalog", label=label))
+    register_page(
+        ConsolePage(
+            route=route, view=view, name=name, section="Catalog", label=label, permission=None
+        )
+    )
 
 for route, view, name in [
     ("catalog/executors/<str:key>/", executor_detail, "catalog_executor"),
@@ -220,5 +293,25 @@ for route, view, name in [
     ("catalog/templates/<str:key>/", template_detail, "catalog_template"),
 ]:
     register_page(
-        ConsolePage(route=route, view=view, name=name, section="Catalog", label=name, listed=False)
+        ConsolePage(
+            route=route,
+            view=view,
+            name=name,
+            section="Catalog",
+            label=name,
+            permission=None,
+            listed=False,
+        )
     )
+
+register_page(
+    ConsolePage(
+        route="catalog/templates/<str:key>/build/",
+        view=template_build,
+        name="catalog_template_build",
+        section="Catalog",
+        label="New workflow from a template",
+        permission="workflows.add_workflow",
+        listed=False,
+    )
+)

@@ -12,6 +12,7 @@ class ExecutionStatus(models.TextChoices):
 # The one definition of "finished" (API, console, dashboards, waits): nothing moves it again.
 TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 
 
 class StepStatus(models.TextChoices):

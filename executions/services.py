@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from executions.choices import ACTIVE, ExecutionStatus, StepStatus
+from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
 from executions.dispatch import dispatch_run, dispatch_run_on_commit
 from executions.engine.walk import counted_nodes
 from executions.models import Execution, ExecutionStep
@@ -293,7 +293,7 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
     """A failed or cancelled execution → a new one with `retryOf`. From `start` it runs the
     current (active) definition; from `failed_step` it reuses the snapshot and the completed
     steps' outputs and starts at the first node without a completed step."""
-    if execution.status not in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+    if execution.status not in RETRYABLE:
         raise FlowkerError("FLK-0511", f"cannot retry an execution in status {execution.status}")
     workflow = Workflow.objects.filter(pk=execution.workflow_id).first()
     if workflow is None:

@@ -8,17 +8,22 @@ from django.http import HttpRequest
 
 from catalog import registry
 from executors import services
+from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
 from executors.serializers import ExecutorConfigCreateSerializer
 from flowker.actors import actor_from_request
+from flowker.admin_configs import ConfigButton, ConfigurationPageMixin
 from flowker.admin_tools import (
     JSONTextField,
     ServiceRefusalsMixin,
+    badge,
     flowker_error_to_form,
+    moment,
     run_for_each,
 )
 from flowker.api.errors import envelope_for
 from flowker.errors import FlowkerError
+from workflows.selectors import workflows_using
 
 FIELD_MAP = {
     "name": "name",
@@ -110,16 +115,55 @@ def _lifecycle(service: Any, done: str, description: str) -> Any:
         )
 
     action.__name__ = service.__name__.removeprefix("executor_config_")
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["run"])(action)
+
+
+def _button(service: Any, label: str, done: str, *shown_in: str) -> ConfigButton:
+    return ConfigButton(
+        label, done, lambda obj, actor: service(config=obj, actor=actor), shown_in or None
+    )
 
 
 @admin.register(ExecutorConfiguration)
-class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class ExecutorConfigAdmin(ConfigurationPageMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = ExecutorConfigForm
-    list_display = ["name", "executor_id", "provider_config", "status", "last_tested_at"]
+    list_display = ["name", "executor_id", "provider_config", "status_badge", "tested"]
     list_filter = ["status", "executor_id"]
+    breaker_kind = "executor"
+    buttons = {
+        "test": _button(services.executor_config_test, "Test", "Tested"),
+        "mark_configured": _button(
+            services.executor_config_mark_configured,
+            "Mark configured",
+            "Configured",
+            Status.UNCONFIGURED,
+        ),
+        "activate": _button(
+            services.executor_config_activate, "Activate", "Activated", Status.TESTED
+        ),
+        "disable": _button(
+            services.executor_config_disable,
+            "Disable",
+            "Disabled",
+            Status.TESTED,
+            Status.ACTIVE,
+        ),
+        "enable": _button(services.executor_config_enable, "Enable", "Enabled", Status.DISABLED),
+    }
+
+    def workflows_using(self, obj: ExecutorConfiguration) -> list[Any]:
+        return workflows_using(executor_config_id=obj.pk)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: ExecutorConfiguration) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="last tested", ordering="last_tested_at")
+    def tested(self, obj: ExecutorConfiguration) -> str:
+        return moment(obj.last_tested_at)
+
     search_fields = ["name", "description"]
-    readonly_fields = ["status", "last_tested_at", "last_test_result", "created_at", "updated_at"]
+    readonly_fields = ["status", "last_tested_at", "created_at", "updated_at"]
     actions = [
         _lifecycle(services.executor_config_mark_configured, "Configured", "Mark configured"),
         "test_endpoint",
@@ -147,7 +191,7 @@ class ExecutorConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    @admin.action(description="Test (connectivity of the first endpoint)")
+    @admin.action(description="Test (connectivity of the first endpoint)", permissions=["run"])
     def test_endpoint(self, request: HttpRequest, queryset: Any) -> None:
         results = run_for_each(
             self,

@@ -1,16 +1,88 @@
 """Helpers for admin actions and forms that call services (never re-implement a rule)."""
 
+import datetime
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.errors import FlowkerError
+from flowker.permissions import RUN_ACTIONS
+
+# Badge colour of each status word the console shows (executions, steps, configurations,
+# breakers, connectivity stages, health checks); any other word is drawn muted.
+BADGE_TONES = {
+    "ok": {"completed", "active", "passed", "closed", "up", "success", "valid"},
+    "bad": {"failed", "disabled", "open", "down", "error", "broken"},
+    "warn": {"pending", "partial", "half-open", "unknown"},
+    "info": {"running", "tested", "configured"},
+}
+
+
+def badge(status: Any) -> str:
+    text = str(status)
+    tone = next((name for name, words in BADGE_TONES.items() if text.lower() in words), "muted")
+    return format_html('<span class="flk-badge tone-{}">{}</span>', tone, text)
+
+
+def short_id(value: Any) -> str:
+    """The last 8 characters, the whole id on hover. Ids are UUIDv7, whose first characters
+    are a timestamp shared by everything created in the same minute; the last are random."""
+    text = str(value)
+    return format_html('<span class="flk-id" title="{}">…{}</span>', text, text[-8:])
+
+
+def moment(value: datetime.datetime | None, *, micro: bool = False) -> str:
+    """A timestamp with seconds (or microseconds) and how long ago it was."""
+    if value is None:
+        return "—"
+    shown = localtime(value).strftime("%Y-%m-%d %H:%M:%S.%f" if micro else "%Y-%m-%d %H:%M:%S")
+    return format_html(
+        '<span class="flk-nowrap" title="{}">{}</span> <span class="flk-age">{} ago</span>',
+        value.isoformat(),
+        shown,
+        timesince(value, depth=1),
+    )
+
+
+def graph_node_urls(nodes: list[Any]) -> dict[str, str]:
+    """Node id → the console page of the executor or provider configuration the node calls."""
+    from django.urls import reverse
+
+    targets = (
+        ("executorConfigId", "admin:executors_executorconfiguration_change"),
+        ("providerConfigId", "admin:providers_providerconfiguration_change"),
+    )
+    urls = {}
+    for node in nodes or []:
+        data = node.get("data") if isinstance(node, dict) else None
+        if not isinstance(data, dict):
+            continue
+        for key, url_name in targets:
+            try:
+                config_id = uuid.UUID(str(data.get(key)))
+            except ValueError:
+                continue
+            urls[str(node.get("id"))] = reverse(url_name, args=[config_id])
+            break
+    return urls
+
+
+class RunActionsMixin:
+    """For ModelAdmins with actions that change state: such an action declares
+    `permissions=["run"]`, which Django checks through `has_run_permission`."""
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_ACTIONS)
 
 
 def run_for_each(
@@ -23,13 +95,18 @@ def run_for_each(
     """Call `service(obj, actor)` for each selected object; report successes and FLK errors."""
     actor = actor_from_request(request)
     results = []
+    refused = 0
     for obj in queryset:
         try:
             results.append(service(obj, actor))
         except FlowkerError as exc:
+            refused += 1
             modeladmin.message_user(request, f"{obj}: {exc.code} {exc.message}", messages.ERROR)
     if results:
-        modeladmin.message_user(request, f"{done}: {len(results)}", messages.SUCCESS)
+        summary = f"{done}: {len(results)}"
+        if refused:
+            summary += f" of {len(results) + refused} ({refused} refused)"
+        modeladmin.message_user(request, summary, messages.SUCCESS)
     return results
 
 

@@ -289,3 +289,10 @@ class VersionView(PublicView):
         return Response(
             {"version": settings.FLOWKER_VERSION, "requestDate": format_timestamp(now())}
         )
+
+
+def dependency_health() -> dict[str, dict[str, Any]]:
+    """/readyz's checks by name (`status`, and `error` when down), for the console's home;
+    the same cached answer, so the console adds no load."""
+    body, _ = READINESS.get(_readiness)
+    return body["checks"]

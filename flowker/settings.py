@@ -347,6 +347,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+# Console dates with seconds, year first (flowker/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["flowker.formats"]
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -3,23 +3,29 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from catalog import registry
+from executors.selectors import executor_config_names_using
 from flowker import jsoncodec
-from flowker.actors import actor_from_request
+from flowker.actors import Actor, actor_from_request
+from flowker.admin_configs import ConfigButton, ConfigurationPageMixin, describe_test
 from flowker.admin_tools import (
     JSONTextField,
     ServiceRefusalsMixin,
+    badge,
     flowker_error_to_form,
+    moment,
     run_for_each,
 )
 from flowker.errors import FlowkerError
 from providers import services
+from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
 from providers.serializers import masked_config
+from workflows.selectors import workflows_using
 
 FIELD_MAP = {"name": "name", "config": "config", "description": "description"}
 
@@ -57,18 +63,55 @@ class ProviderConfigForm(forms.ModelForm):
         return cleaned
 
 
+def _test(obj: ProviderConfiguration, actor: Actor) -> dict[str, Any]:
+    return services.provider_config_test(provider_config=obj, actor=actor)
+
+
+def _enable(obj: ProviderConfiguration, actor: Actor) -> ProviderConfiguration:
+    return services.provider_config_enable(provider_config=obj, actor=actor)
+
+
+def _disable(obj: ProviderConfiguration, actor: Actor) -> ProviderConfiguration:
+    return services.provider_config_disable(provider_config=obj, actor=actor)
+
+
 @admin.register(ProviderConfiguration)
-class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class ProviderConfigAdmin(ConfigurationPageMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = ProviderConfigForm
-    list_display = ["name", "provider_id", "status", "config_preview", "updated_at"]
+    list_display = ["name", "provider_id", "status_badge", "last_test", "config_preview", "updated"]
     list_filter = ["provider_id", "status"]
     search_fields = ["name", "description"]
     readonly_fields = ["status", "created_at", "updated_at"]
     actions = ["enable", "disable", "test_connectivity"]
+    breaker_kind = "provider"
+    buttons = {
+        "test": ConfigButton("Test connectivity", "Tested", _test),
+        "enable": ConfigButton("Enable", "Enabled", _enable, (ProviderConfigStatus.DISABLED,)),
+        "disable": ConfigButton("Disable", "Disabled", _disable, (ProviderConfigStatus.ACTIVE,)),
+    }
+
+    def workflows_using(self, obj: ProviderConfiguration) -> list[Any]:
+        return workflows_using(provider_config_id=obj.pk)
+
+    def related_rows(self, obj: ProviderConfiguration) -> list[tuple[str, str | None]]:
+        return [(name, None) for name in executor_config_names_using(provider_config_id=obj.pk)]
 
     @admin.display(description="config")
     def config_preview(self, obj: ProviderConfiguration) -> str:
         return format_html("<code>{}</code>", jsoncodec.dumps(masked_config(obj))[:200])
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: ProviderConfiguration) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="last test")
+    def last_test(self, obj: ProviderConfiguration) -> str:
+        result = obj.last_test_result if isinstance(obj.last_test_result, dict) else None
+        return badge(result.get("overallStatus", "unknown")) if result else "—"
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj: ProviderConfiguration) -> str:
+        return moment(obj.updated_at)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -100,41 +143,17 @@ class ProviderConfigAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    @admin.action(description="Enable selected provider configurations")
+    @admin.action(description="Enable selected provider configurations", permissions=["run"])
     def enable(self, request: HttpRequest, queryset: Any) -> None:
-        run_for_each(
-            self,
-            request,
-            queryset,
-            lambda obj, actor: services.provider_config_enable(provider_config=obj, actor=actor),
-            "Enabled",
-        )
+        run_for_each(self, request, queryset, _enable, "Enabled")
 
-    @admin.action(description="Disable selected provider configurations")
+    @admin.action(description="Disable selected provider configurations", permissions=["run"])
     def disable(self, request: HttpRequest, queryset: Any) -> None:
-        run_for_each(
-            self,
-            request,
-            queryset,
-            lambda obj, actor: services.provider_config_disable(provider_config=obj, actor=actor),
-            "Disabled",
-        )
+        run_for_each(self, request, queryset, _disable, "Disabled")
 
-    @admin.action(description="Test connectivity of selected provider configurations")
+    @admin.action(
+        description="Test connectivity of selected provider configurations", permissions=["run"]
+    )
     def test_connectivity(self, request: HttpRequest, queryset: Any) -> None:
-        results = run_for_each(
-            self,
-            request,
-            queryset,
-            lambda obj, actor: services.provider_config_test(provider_config=obj, actor=actor),
-            "Tested",
-        )
-        for result in results:
-            stages = "; ".join(_describe_stage(stage) for stage in result["stages"])
-            level = messages.SUCCESS if result["overallStatus"] == "passed" else messages.WARNING
-            self.message_user(request, f"{result['overallStatus'].upper()} — {stages}", level)
-
-
-def _describe_stage(stage: dict[str, Any]) -> str:
-    detail = stage.get("error") or stage.get("message")
-    return f"{stage['name']}: {stage['status']}" + (f" ({detail})" if detail else "")
+        for result in run_for_each(self, request, queryset, _test, "Tested"):
+            self.message_user(request, *describe_test(result))

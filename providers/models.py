@@ -25,6 +25,15 @@ class ProviderConfiguration(models.Model):
     metadata = models.JSONField(
         "metadata", default=dict, blank=True, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder
     )
+    # The last connectivity test's stages, for the console (secrets never reach a stage).
+    last_test_result = models.JSONField(
+        "last test result",
+        null=True,
+        blank=True,
+        encoder=DecimalJSONEncoder,
+        decoder=DecimalJSONDecoder,
+    )
+    last_tested_at = models.DateTimeField("last tested at", null=True, blank=True)
     created_at = models.DateTimeField("created at", auto_now_add=True)
     updated_at = models.DateTimeField("updated at", auto_now=True)
 

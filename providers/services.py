@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from catalog import registry
 from catalog.schemas import schema_errors
@@ -340,6 +341,9 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
     body = {"providerConfigId": str(provider_config.pk), "providerId": provider_config.provider_id}
     body.update(result)
     with transaction.atomic():
+        ProviderConfiguration.objects.filter(pk=provider_config.pk).update(
+            last_test_result=result, last_tested_at=timezone.now()
+        )
         _audit(
             EventType.PROVIDER_CONFIG_TESTED,
             "TEST",

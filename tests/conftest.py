@@ -29,3 +29,49 @@ def client_api(api_key) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=api_key[1])
     return client
+
+
+@pytest.fixture
+def console_groups(db) -> None:
+    """The groups the data migration creates (a transactional test's flush removes them)."""
+    from django.apps import apps
+
+    from flowker.permissions import console_groups_sync
+
+    console_groups_sync(apps=apps)
+
+
+def _console_user(group: str):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(group, password=f"{group}-password", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def viewer_user(console_groups):
+    return _console_user("viewer")
+
+
+@pytest.fixture
+def operator_user(console_groups):
+    return _console_user("operator")
+
+
+@pytest.fixture
+def viewer_client(viewer_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(viewer_user)
+    return client
+
+
+@pytest.fixture
+def operator_client(operator_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(operator_user)
+    return client

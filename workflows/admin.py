@@ -8,15 +8,18 @@ from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from rest_framework.exceptions import ValidationError
 
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.admin_tools import (
     JSONTextField,
+    RunActionsMixin,
     ServiceRefusalsMixin,
+    badge,
     flowker_error_to_form,
+    graph_node_urls,
+    moment,
     run_for_each,
 )
 from flowker.api.errors import envelope_for
@@ -135,10 +138,10 @@ def _lifecycle(service: Any, name: str, done: str, description: str) -> Any:
         )
 
     action.__name__ = name
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["run"])(action)
 
 
-@admin.action(description="Activate")
+@admin.action(description="Activate", permissions=["run"])
 def activate(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
     activated = run_for_each(
         modeladmin,
@@ -157,9 +160,9 @@ def _pretty(value: Any) -> str:
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
+class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     form = WorkflowForm
-    list_display = ["name", "status", "node_count", "routes", "updated_at"]
+    list_display = ["name", "status_badge", "node_count", "routes", "updated"]
     list_filter = ["status"]
     search_fields = ["name"]
     ordering = ["-updated_at"]
@@ -211,6 +214,14 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Workflow) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj: Workflow) -> str:
+        return moment(obj.updated_at)
+
     @admin.display(description="nodes")
     def node_count(self, obj: Workflow) -> int:
         return len(obj.nodes or [])
@@ -224,9 +235,9 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
 
     @admin.display(description="graph")
     def graph(self, obj: Workflow) -> str:
-        svg = render_workflow_svg(masked_nodes(obj.nodes or []), obj.edges or [])
-        # render_workflow_svg escapes every string it takes from the definition.
-        return format_html('<div style="overflow-x: auto">{}</div>', mark_safe(svg))  # noqa: S308
+        nodes = masked_nodes(obj.nodes or [])
+        svg = render_workflow_svg(nodes, obj.edges or [], node_urls=graph_node_urls(nodes))
+        return format_html('<div class="flowker-graph-frame">{}</div>', svg)
 
     @admin.display(description="nodes")
     def shown_nodes(self, obj: Workflow) -> str:
@@ -279,7 +290,7 @@ class WorkflowAdmin(ServiceRefusalsMixin, admin.ModelAdmin):
         self.delete_queryset(request, queryset)
         return None
 
-    @admin.action(description="Clone (as a draft named “<name> (copy)”)")
+    @admin.action(description="Clone (as a draft named “<name> (copy)”)", permissions=["run"])
     def clone(self, request: HttpRequest, queryset: Any) -> None:
         run_for_each(
             self,

@@ -1,14 +1,16 @@
 """Server-side SVG pictures of a workflow graph and, given its steps, of an execution's path.
 
-Pure functions over the stored node and edge dicts (stdlib only), so the admin can inline the
-result and tests can parse it. Every string taken from the input is XML-escaped on the way out.
+Layout is pure functions over the stored node and edge dicts; the picture is drawn by the
+autoescaped template workflows/graph.svg, so every string taken from the input is escaped on the
+way out. It scales to the width it is given (viewBox, width 100%) up to its natural size.
 """
 
 import hashlib
 import math
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+
+from django.template.loader import render_to_string
 
 NODE_WIDTH = 200
 NODE_HEIGHT = 84
@@ -60,15 +62,21 @@ _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\
 
 
 def render_workflow_svg(
-    nodes: list[dict], edges: list[dict], *, steps: dict[str, dict] | None = None
+    nodes: list[dict],
+    edges: list[dict],
+    *,
+    steps: dict[str, dict] | None = None,
+    node_urls: dict[str, str] | None = None,
 ) -> str:
     """A standalone `<svg>` of the graph laid out left to right from its trigger(s).
 
     Columns are longest-path depths from the entry nodes (no incoming edges, triggers first),
     ignoring edges that close a cycle; nodes no entry reaches share one last column. With
     `steps` (node id → step dict), nodes take their step status and the edges taken are
-    highlighted; nodes without a step are drawn faded as not reached.
+    highlighted; nodes without a step are drawn faded as not reached. `node_urls` (node id →
+    URL) makes those nodes links, e.g. to the configuration they call.
     """
+    links_to = node_urls or {}
     known = _known_nodes(nodes)
     links = _known_edges(edges, known)
     prefix = _id_prefix(nodes, edges, steps)
@@ -83,44 +91,29 @@ def render_workflow_svg(
     height = content_height + 2 * PADDING + (LOOP_DROP if loops_below else 0)
 
     statuses = None if steps is None else _statuses(known, steps)
-    edge_parts, label_parts = [], []
+    edge_items, label_items = [], []
     for edge in links:
         path, midpoint = _edge_geometry(edge, positions, columns, loop_y)
-        edge_parts.append(_edge_svg(edge, path, _edge_state(edge, statuses), prefix))
+        edge_items.append(_edge_item(edge, path, _edge_state(edge, statuses), prefix))
         label, branch = _edge_label(edge, known[edge["source"]])
         if label:
-            label_parts.append(_edge_label_svg(edge, label, branch, midpoint))
-    node_parts = [
-        _node_svg(node_id, node, positions[node_id], index, prefix, statuses, steps)
+            label_items.append(_edge_label_item(edge, label, branch, midpoint))
+    node_items = [
+        _node_item(
+            node_id, node, positions[node_id], index, prefix, statuses, steps, links_to.get(node_id)
+        )
         for index, (node_id, node) in enumerate(known.items())
     ]
     kind = "Workflow graph" if steps is None else "Workflow execution path"
     title = f"{kind}: {len(known)} nodes, {len(links)} edges"
     return _svg_document(
-        prefix,
-        width,
-        height,
-        title,
-        [
-            _markers(prefix),
-            f'<g class="edges">{"".join(edge_parts)}</g>',
-            f'<g class="nodes">{"".join(node_parts)}</g>',
-            f'<g class="edge-labels">{"".join(label_parts)}</g>',
-        ],
+        prefix, width, height, title, edges=edge_items, nodes=node_items, labels=label_items
     )
 
 
 def _clean(value: object) -> str:
     # Characters XML 1.0 forbids would make the whole picture unparseable, so they are dropped.
     return _INVALID_XML_CHARS.sub("", str(value))
-
-
-def _text(value: object) -> str:
-    return escape(_clean(value))
-
-
-def _attr(value: object) -> str:
-    return quoteattr(_clean(value))
 
 
 def _fmt(number: float) -> str:
@@ -314,33 +307,38 @@ def _edge_label(edge: dict, source: dict) -> tuple[str, str | None]:
     return (_clean(label).strip() if label is not None else ""), None
 
 
-def _edge_svg(edge: dict, path: str, state: str, prefix: str) -> str:
-    width = "2.5" if state == "taken" else "1.5"
-    classes = "edge edge-taken" if state == "taken" else "edge"
-    return (
-        f"<path class={_attr(classes)} data-edge-id={_attr(edge.get('id', ''))}"
-        f" data-source={_attr(edge['source'])} data-target={_attr(edge['target'])}"
-        f' d="{path}" fill="none" stroke="{EDGE_COLOURS[state]}" stroke-width="{width}"'
-        f' marker-end="url(#{prefix}-arrow-{state})"/>'
-    )
+def _edge_item(edge: dict, path: str, state: str, prefix: str) -> dict[str, str]:
+    return {
+        "classes": "edge edge-taken" if state == "taken" else "edge",
+        "edge_id": _clean(edge.get("id", "")),
+        "source": _clean(edge["source"]),
+        "target": _clean(edge["target"]),
+        "d": path,
+        "stroke": EDGE_COLOURS[state],
+        "width": "2.5" if state == "taken" else "1.5",
+        "marker": f"url(#{prefix}-arrow-{state})",
+    }
 
 
-def _edge_label_svg(
+def _edge_label_item(
     edge: dict, label: str, branch: str | None, midpoint: tuple[float, float]
-) -> str:
+) -> dict[str, str]:
     size, glyph = SMALL_FONT
     text = _truncate(label, 140, glyph)
     box_width = len(text) * glyph + 10
     x, y = midpoint
-    classes = f"edge-label branch-{branch}" if branch else "edge-label"
-    return (
-        f"<g class={_attr(classes)} data-edge-id={_attr(edge.get('id', ''))}>"
-        f'<rect x="{_fmt(x - box_width / 2)}" y="{_fmt(y - 9)}" width="{_fmt(box_width)}"'
-        f' height="18" rx="4" fill="#ffffff" stroke="#e2e8f0"/>'
-        f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="middle" dominant-baseline="central"'
-        f' font-size="{size}" fill="{BRANCH_COLOURS.get(branch or "", MUTED_COLOUR)}">'
-        f"{_text(text)}</text></g>"
-    )
+    return {
+        "classes": f"edge-label branch-{branch}" if branch else "edge-label",
+        "edge_id": _clean(edge.get("id", "")),
+        "box_x": _fmt(x - box_width / 2),
+        "box_y": _fmt(y - 9),
+        "box_width": _fmt(box_width),
+        "x": _fmt(x),
+        "y": _fmt(y),
+        "size": str(size),
+        "fill": BRANCH_COLOURS.get(branch or "", MUTED_COLOUR),
+        "text": text,
+    }
 
 
 def _truncate(text: str, max_width: float, glyph_width: float) -> str:
@@ -361,18 +359,14 @@ def _text_width(shape: str, offset: float, font_size: int) -> float:
     return NODE_WIDTH - 24
 
 
-def _shape_svg(shape: str, x: float, y: float, look: _Look) -> str:
-    paint = f'fill="{look.fill}" stroke="{look.stroke}" stroke-width="1.5"'
-    if look.dash:
-        paint += f' stroke-dasharray="{look.dash}"'
-    size = f'x="{_fmt(x)}" y="{_fmt(y)}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}"'
+def _shape_item(shape: str, x: float, y: float, look: _Look) -> dict[str, str]:
+    item = {"fill": look.fill, "stroke": look.stroke, "dash": look.dash}
     if shape == "diamond":
         cx, cy = x + NODE_WIDTH / 2, y + NODE_HEIGHT / 2
         corners = ((cx, y), (x + NODE_WIDTH, cy), (cx, y + NODE_HEIGHT), (x, cy))
-        points = " ".join(f"{_fmt(px)},{_fmt(py)}" for px, py in corners)
-        return f'<polygon class="node-shape" points="{points}" {paint}/>'
+        return {**item, "points": " ".join(f"{_fmt(px)},{_fmt(py)}" for px, py in corners)}
     radius = NODE_HEIGHT / 2 if shape == "pill" else 6
-    return f'<rect class="node-shape" {size} rx="{_fmt(radius)}" {paint}/>'
+    return {**item, "x": _fmt(x), "y": _fmt(y), "rx": _fmt(radius)}
 
 
 def _step_meta(step: dict) -> str:
@@ -392,7 +386,7 @@ def _node_tooltip(name: str, node_type: str, status: str | None, meta: str) -> s
     return f"{name} ({node_type})" + (f": {details}" if details else "")
 
 
-def _node_svg(
+def _node_item(
     node_id: str,
     node: dict,
     position: tuple[float, float],
@@ -400,7 +394,8 @@ def _node_svg(
     prefix: str,
     statuses: dict[str, str] | None,
     steps: dict | None,
-) -> str:
+    url: str | None,
+) -> dict[str, object]:
     node_type = _node_type(node)
     shape = SHAPES.get(node_type, "rect")
     name = _clean(node.get("name") or "").strip() or _clean(node_id)
@@ -410,7 +405,7 @@ def _node_svg(
     look = STATUS_LOOKS[status] if status else TYPE_LOOKS.get(node_type, OTHER_TYPE_LOOK)
 
     # Type above the name, step timing below it: the name gets the widest line of a diamond.
-    lines = [(node_type or "untyped", SMALL_FONT, "node-type", MUTED_COLOUR, "normal")]
+    lines = [(_clean(node_type) or "untyped", SMALL_FONT, "node-type", MUTED_COLOUR, "normal")]
     lines.append((name, NAME_FONT, "node-name", TEXT_COLOUR, "600"))
     if meta:
         lines.append((meta, SMALL_FONT, "node-meta", TEXT_COLOUR, "normal"))
@@ -419,50 +414,45 @@ def _node_svg(
     texts = []
     for row, (content, (size, glyph), css, colour, weight) in enumerate(lines):
         offset = (row - (len(lines) - 1) / 2) * LINE_SPACING
-        shown = _truncate(content, _text_width(shape, offset, size), glyph)
         texts.append(
-            f'<text class="{css}" x="{_fmt(cx)}" y="{_fmt(cy + offset)}" text-anchor="middle"'
-            f' dominant-baseline="central" font-size="{size}" font-weight="{weight}"'
-            f' fill="{colour}">{_text(shown)}</text>'
+            {
+                "css": css,
+                "x": _fmt(cx),
+                "y": _fmt(cy + offset),
+                "size": str(size),
+                "weight": weight,
+                "fill": colour,
+                "text": _truncate(content, _text_width(shape, offset, size), glyph),
+            }
         )
-
-    classes = f"node node-{_slug(node_type)}" + (f" status-{status}" if status else "")
-    opacity = f' opacity="{look.opacity}"' if look.opacity < 1 else ""
-    status_attr = f' data-status="{status}"' if status else ""
-    return (
-        f'<g class="{classes}" id="{prefix}-node-{index}" data-node-id={_attr(node_id)}'
-        f"{status_attr}{opacity}>"
-        f"<title>{_text(_node_tooltip(name, node_type or 'untyped', status, meta))}</title>"
-        f"{_shape_svg(shape, x, y, look)}{''.join(texts)}</g>"
-    )
-
-
-def _markers(prefix: str) -> str:
-    markers = "".join(
-        f'<marker id="{prefix}-arrow-{state}" viewBox="0 0 10 10" refX="10" refY="5"'
-        ' markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto">'
-        f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
-        for state, colour in EDGE_COLOURS.items()
-    )
-    return f"<defs>{markers}</defs>"
+    return {
+        "classes": f"node node-{_slug(node_type)}" + (f" status-{status}" if status else ""),
+        "dom_id": f"{prefix}-node-{index}",
+        "node_id": _clean(node_id),
+        "status": status,
+        "opacity": str(look.opacity) if look.opacity < 1 else "",
+        "tooltip": _node_tooltip(name, _clean(node_type) or "untyped", status, meta),
+        "shape": _shape_item(shape, x, y, look),
+        "shape_kind": "polygon" if shape == "diamond" else "rect",
+        "texts": texts,
+        "url": url,
+    }
 
 
-def _svg_document(prefix: str, width: float, height: float, title: str, body: list[str]) -> str:
-    size = f'width="{_fmt(width)}" height="{_fmt(height)}"'
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_fmt(width)} {_fmt(height)}"'
-        f' {size} role="img" aria-labelledby="{prefix}-title" class="flowker-graph"'
-        ' font-family="system-ui, -apple-system, Segoe UI, sans-serif">'
-        f'<title id="{prefix}-title">{_text(title)}</title>'
-        f'<rect class="background" {size} rx="6" fill="#ffffff"/>'
-        f"{''.join(body)}</svg>"
-    )
+def _svg_document(prefix: str, width: float, height: float, title: str, **body: object) -> str:
+    context = {
+        "prefix": prefix,
+        "width": _fmt(width),
+        "height": _fmt(height),
+        "title": title,
+        "node_width": NODE_WIDTH,
+        "node_height": NODE_HEIGHT,
+        "markers": [{"state": s, "colour": c} for s, c in EDGE_COLOURS.items()],
+        **body,
+    }
+    # Autoescaped like every template: no string from the definition reaches the page raw.
+    return render_to_string("workflows/graph.svg", context)
 
 
 def _empty_svg(prefix: str) -> str:
-    width, height = 240, 64
-    message = (
-        f'<text x="{width / 2:g}" y="{height / 2:g}" text-anchor="middle"'
-        f' dominant-baseline="central" font-size="13" fill="{MUTED_COLOUR}">No nodes yet</text>'
-    )
-    return _svg_document(prefix, width, height, "Workflow graph: no nodes", [message])
+    return _svg_document(prefix, 240, 64, "Workflow graph: no nodes", empty=True)

@@ -80,3 +80,16 @@ def active_workflow_names_using(
     )
     active = Workflow.objects.filter(status=WorkflowStatus.ACTIVE).only("name", "nodes")
     return sorted(w.name for w in active.iterator() if _references(w, key, value))
+
+
+def workflows_using(
+    *, provider_config_id: Any = None, executor_config_id: Any = None
+) -> list[Workflow]:
+    """Workflows in any status whose executor nodes reference the configuration, by name."""
+    key, value = (
+        ("providerConfigId", str(provider_config_id))
+        if provider_config_id is not None
+        else ("executorConfigId", str(executor_config_id))
+    )
+    every = Workflow.objects.only("name", "status", "nodes").order_by("name")
+    return [w for w in every.iterator() if _references(w, key, value)]

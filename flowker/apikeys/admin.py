@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from flowker.actors import actor_from_request
+from flowker.admin_tools import RunActionsMixin
 from flowker.apikeys import services
 from flowker.apikeys.models import ApiKey
 from flowker.errors import FlowkerError
@@ -21,7 +22,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(RunActionsMixin, admin.ModelAdmin):
     list_display = ["name", "masked_key", "created_at", "revoked_at", "is_active"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
@@ -70,7 +71,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         add_never_cache_headers(response)
         return response
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["run"])
     def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
         actor = actor_from_request(request)
         revoked = 0

@@ -14,6 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.support.browser import console_page, screenshot  # noqa: F401 - fixtures
 from tests.support.stub_server import stub_server  # noqa: F401 - fixture
 
 REPO = Path(__file__).resolve().parents[2]

@@ -580,7 +580,7 @@ def test_chart_builder_draws_an_empty_chart_without_dividing_by_zero():
         assert root.get("class") == "flowker-chart"
 
 
-def test_timeseries_buckets_become_completed_failed_and_other():
+def test_timeseries_buckets_become_completed_failed_cancelled_and_the_rest():
     start = datetime.datetime(2025, 3, 1, 13, 0, tzinfo=datetime.UTC)
     item = {
         "bucketStart": start,
@@ -595,7 +595,7 @@ def test_timeseries_buckets_become_completed_failed_and_other():
     (bar,) = timeseries_bars([item])
 
     assert bar["label"] == "13:00"
-    assert bar["values"] == {"completed": 2, "failed": 1, "other": 3}
+    assert bar["values"] == {"completed": 2, "failed": 1, "cancelled": 1, "other": 2}
     assert bar["tooltip"].startswith("2025-03-01 13:00 UTC: 6 executions")
 
 

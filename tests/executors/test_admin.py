@@ -214,7 +214,7 @@ def test_action_over_several_configurations_moves_those_it_can(admin_client, pro
     assert status_of(ready) == "active"
     assert status_of(early) == "configured"
     messages = messages_of(response)
-    assert "Activated: 1" in messages
+    assert "Activated: 1 of 2 (1 refused)" in messages
     assert any(m.startswith("early: FLK-0252") for m in messages)
 
 

@@ -391,3 +391,22 @@ def test_any_draft_graph_renders_well_formed_xml_with_each_node_once(nodes, edge
     root = parse(render_workflow_svg(nodes, edges, steps=steps))
 
     assert len(node_groups(root)) == len({node["id"] for node in nodes})
+
+
+def test_picture_scales_to_the_width_it_is_given_up_to_its_natural_size():
+    root = parse(render_workflow_svg(PAYMENT_NODES, PAYMENT_EDGES))
+
+    style = root.get("style").replace(" ", "")
+    assert "width:100%" in style and f"max-width:{root.get('width')}px" in style
+    assert "height:auto" in style
+
+
+def test_nodes_given_a_url_are_links_and_the_url_is_escaped():
+    urls = {"check-fraud": '/admin/x/?a=1&b="2"'}
+    svg = render_workflow_svg(PAYMENT_NODES, PAYMENT_EDGES, node_urls=urls)
+    root = parse(svg)
+
+    links = list(root.iter(f"{SVG}a"))
+    assert [a.get("href") for a in links] == ['/admin/x/?a=1&b="2"']
+    assert links[0].find(f"{SVG}g").get("data-node-id") == "check-fraud"
+    assert 'b="2"' not in svg

@@ -1,20 +1,24 @@
-"""First start: an admin superuser with a random password and one API key, printed once."""
+"""First start: an admin superuser with a random password and one API key, printed once; on
+every start, the console's groups completed with the permissions of models added since."""
 
 import secrets
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from flowker.actors import Actor
 from flowker.apikeys.models import ApiKey
 from flowker.apikeys.services import api_key_create
+from flowker.permissions import console_groups_sync
 
 
 class Command(BaseCommand):
     help = "Create the first admin user and API key if there are none (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        console_groups_sync(apps=apps)
         user_model = get_user_model()
         lines = []
         if not user_model.objects.filter(is_superuser=True).exists():
