@@ -1,7 +1,6 @@
 """Helpers for admin actions and forms that call services (never re-implement a rule)."""
 
 import datetime
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -139,7 +138,7 @@ class JSONTextField(forms.CharField):
             return None
         try:
             return jsoncodec.loads(text)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             raise forms.ValidationError(f"invalid JSON: {exc}") from exc
 
 

@@ -28,8 +28,46 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
     )
 
 
+# Deepest nesting of arrays and objects accepted wherever JSON enters Flowker (API and webhook
+# bodies, admin forms, provider answers). Real documents stay far below it; much deeper ones
+# reach Python's recursion limit in the code that copies, masks and stores them.
+MAX_DEPTH = 64
+
+
+class UnsafeJSON(ValueError):
+    """Well-formed JSON that Flowker refuses: nested too deeply, or NaN/Infinity."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise UnsafeJSON(f"{name} is not a JSON number")
+
+
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON with exact decimals; raises ValueError for malformed JSON and UnsafeJSON for
+    nesting deeper than MAX_DEPTH or NaN/Infinity/-Infinity."""
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise UnsafeJSON(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    check_depth(value)
+    return value
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Raise UnsafeJSON when arrays and objects nest more than `limit` levels. Walks one level
+    at a time without recursion, so the check itself cannot exhaust the stack."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise UnsafeJSON(f"JSON nested deeper than {limit} levels")
+        below = []
+        for container in level:
+            for child in container.values() if isinstance(container, dict) else container:
+                if isinstance(child, dict | list):
+                    below.append(child)
+        level = below
 
 
 def canonical(value: Any) -> str:

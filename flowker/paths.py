@@ -8,6 +8,9 @@ import re
 from typing import Any
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Highest list index a write may name. Writing `items[n]` pads the list with nulls up to n, so
+# without a bound one mapping target could make a worker allocate billions of elements.
+MAX_WRITE_INDEX = 10_000
 
 
 class MissingPath(LookupError):
@@ -50,6 +53,16 @@ def parse_path(path: str) -> list[str | int]:
     return parts
 
 
+def check_write_indexes(parts: list[Any], path: str) -> None:
+    """Raise InvalidPath when a path that writes names a list index above MAX_WRITE_INDEX."""
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool) and part > MAX_WRITE_INDEX:
+            raise InvalidPath(
+                f"list index {part} in {path!r} is above the highest index a write may use "
+                f"({MAX_WRITE_INDEX})"
+            )
+
+
 def get_path(document: Any, path: str) -> Any:
     """The value at `path`; raises MissingPath when any segment is absent."""
     current = document
@@ -74,8 +87,10 @@ def has_path(document: Any, path: str) -> bool:
 
 
 def set_path(document: dict[str, Any], path: str, value: Any) -> None:
-    """Write `value` at `path`, creating objects and lists on the way (lists padded with None)."""
+    """Write `value` at `path`, creating objects and lists on the way (lists padded with None,
+    up to MAX_WRITE_INDEX)."""
     parts = parse_path(path)
+    check_write_indexes(parts, path)
     current: Any = document
     for index, part in enumerate(parts):
         last = index == len(parts) - 1

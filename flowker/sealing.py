@@ -109,13 +109,23 @@ _LONG_PATTERN = re.compile(
 )
 
 
+# Word boundaries inside camelCase keys: `clientSecret` → `client_Secret`, `HTTPAuth` →
+# `HTTP_Auth`. Lookarounds only, so each position is decided in constant time (one linear pass).
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Only this many leading characters of a key are judged. Keys of webhook bodies are chosen by
+# whoever calls the webhook, and every key of every document passes here; field names that
+# carry secrets are short, so a longer tail adds cost without adding signal.
+KEY_PREFIX_LENGTH = 256
+
+
 def _snake(key: str) -> str:
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", key)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()
+    return _WORD_BOUNDARY.sub("_", key).lower()
 
 
 def is_sensitive_key(key: str) -> bool:
-    """Upstream's name heuristic for keys that no schema describes."""
+    """Upstream's name heuristic for keys that no schema describes (judged on the key's first
+    KEY_PREFIX_LENGTH characters)."""
+    key = key[:KEY_PREFIX_LENGTH]
     lower, snake = key.lower(), _snake(key)
     if lower in _LONG_NAMES or snake in _LONG_NAMES:
         return True

@@ -210,6 +210,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5),
         "options": {"expires": 30},
     },
+    # Verifies the audit chain up to its newest event and records a checkpoint there: a verify
+    # request recomputes at most the events written since the last run.
+    "audit-checkpoint": {
+        "task": "audit.checkpoint",
+        "schedule": env.float("FLOWKER_AUDIT_CHECKPOINT_SECONDS", default=300),
+        "options": {"expires": 60},
+    },
 }
 
 # --- Health ---------------------------------------------------------------------------------

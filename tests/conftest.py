@@ -1,10 +1,25 @@
 """Shared fixtures: API clients with a real API key, actors."""
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from flowker.actors import Actor
 from flowker.apikeys.services import api_key_create
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Mark the test database as one whose audit trail may be truncated, so tests can flush
+    (see flowker/audit/migrations/0003_truncate_only_in_the_test_database.py)."""
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.settings_dict["NAME"]
+        cursor.execute(
+            f"ALTER DATABASE {connection.ops.quote_name(name)} SET flowker.test_database = %s",
+            [name],
+        )
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ API key; no route → 404 for a key holder, 401 for anyone else), all before the
 """
 
 import hmac
-import json
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +14,7 @@ from rest_framework.response import Response
 
 from executions.api import START_HEADERS, start_response
 from executions.serializers import ExecutionCreatedSerializer, ExecutionResultsSerializer
+from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request, client_ip
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView
@@ -61,7 +60,9 @@ def _parse_body(request: Any) -> dict[str, Any]:
     if not (content_type == "application/json" or content_type.endswith("+json")):
         raise FlowkerError("FLK-0001", "invalid request body: expected application/json")
     try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        body = jsoncodec.loads(raw.decode("utf-8"))
+    except jsoncodec.UnsafeJSON as exc:
+        raise FlowkerError("FLK-0001", f"invalid request body: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise FlowkerError("FLK-0001", "invalid request body: malformed JSON") from exc
     if not isinstance(body, dict):

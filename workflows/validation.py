@@ -191,9 +191,9 @@ def _action_failures(
             return [Failure(f"{where}.output", "FLK-0302", "set_output needs an object `output`")]
 
         try:
-            template_paths(output)
+            template_paths(output, "output")
         except TemplateError as exc:
-            return [Failure(f"{where}.output", "FLK-0302", str(exc))]
+            return [Failure(f"{where}.{exc.where}", "FLK-0302", exc.message)]
     return []
 
 

@@ -12,10 +12,18 @@ from decimal import Decimal
 from typing import Any
 
 from executions.engine import transformations
+from executions.engine.budget import SizeBudget
 from executions.engine.transformations import MappingError
 from flowker import jsoncodec
 from flowker.ids import new_id
-from flowker.paths import InvalidPath, MissingPath, delete_path, parse_path, set_path
+from flowker.paths import (
+    InvalidPath,
+    MissingPath,
+    check_write_indexes,
+    delete_path,
+    parse_path,
+    set_path,
+)
 
 STRING_OPERATIONS = frozenset(
     {"remove_characters", "add_prefix", "add_suffix", "to_uppercase", "to_lowercase"}
@@ -201,9 +209,13 @@ def _check_target(where: str, path: Any) -> None:
     if isinstance(path, str) and _EACH_MARK in path:
         raise KazaamSpecError(where, "a target path cannot use [*]")
     try:
-        parse_path(path)
+        parts = parse_path(path)
     except InvalidPath:
         raise KazaamSpecError(where, f"{path!r} is not a valid path") from None
+    try:
+        check_write_indexes(parts, path)
+    except InvalidPath as exc:
+        raise KazaamSpecError(where, str(exc)) from None
 
 
 def _check_nothing(name: str, spec: dict, require: bool) -> None:
@@ -277,6 +289,10 @@ def _check_timestamp(name: str, spec: dict, require: bool) -> None:
     for path, formats in spec.items():
         where = f"spec.{path}"
         _check_source(where, path)
+        try:
+            check_write_indexes(parse_source_path(path), path)
+        except InvalidPath as exc:
+            raise KazaamSpecError(where, str(exc)) from None
         if not isinstance(formats, dict):
             raise KazaamSpecError(where, "must be an object with inputFormat and outputFormat")
         for key in ("inputFormat", "outputFormat"):
@@ -388,9 +404,12 @@ def apply_operation(operation: dict, document: Any) -> Any:
     except KazaamSpecError as exc:
         raise MappingError(f"invalid operation: {exc}") from None
     name = operation["operation"]
+    document = copy.deepcopy(document)
+    # A shift builds a new document; every other operation grows the one it was given.
+    budget = SizeBudget({} if name == "shift" else document)
     try:
         return _OPERATIONS[name](
-            operation["spec"], copy.deepcopy(document), bool(operation.get("require"))
+            operation["spec"], document, bool(operation.get("require")), budget
         )
     except MissingPath as exc:
         raise MappingError(f"{name}: required path {exc.path!r} does not exist") from None
@@ -408,31 +427,33 @@ def run_operations(operations: list, document: Any, *, label: str = "transforms"
     return document
 
 
-def _pass(spec: dict, document: Any, require: bool) -> Any:
+def _pass(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     return document
 
 
-def _shift(spec: dict, document: Any, require: bool) -> Any:
+def _shift(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     result: dict[str, Any] = {}
     for target, source in spec.items():
         for path in source if isinstance(source, list) else [source]:
             value = get_value(document, path, required=require)
+            budget.spend_on(value)
             # A list of sources wraps the value in a one-element list; the last source wins.
             set_path(result, target, copy.deepcopy([value] if isinstance(source, list) else value))
     return result
 
 
-def _extract(spec: dict, document: Any, require: bool) -> Any:
+def _extract(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     return get_value(document, spec["path"], required=require)
 
 
-def _default(spec: dict, document: Any, require: bool) -> Any:
+def _default(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     for path, value in spec.items():
+        budget.spend_on(value)
         set_path(document, path, copy.deepcopy(value))
     return document
 
 
-def _delete(spec: dict, document: Any, require: bool) -> Any:
+def _delete(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     for path in spec["paths"]:
         if require:
             get_value(document, path, required=True)
@@ -440,12 +461,17 @@ def _delete(spec: dict, document: Any, require: bool) -> Any:
     return document
 
 
-def _concat(spec: dict, document: Any, require: bool) -> Any:
-    pieces = [
-        source["value"] if "value" in source else _concat_piece(document, source["path"], require)
-        for source in spec["sources"]
-    ]
-    set_path(document, spec["targetPath"], spec.get("delim", "").join(pieces))
+def _concat(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
+    delim = spec.get("delim", "")
+    pieces = []
+    for source in spec["sources"]:
+        if "value" in source:
+            piece = source["value"]
+        else:
+            piece = _concat_piece(document, source["path"], require)
+        budget.spend(len(piece) + len(delim))
+        pieces.append(piece)
+    set_path(document, spec["targetPath"], delim.join(pieces))
     return document
 
 
@@ -467,7 +493,7 @@ def _concat_piece(document: Any, path: str, require: bool) -> str:
     return value_text(value)
 
 
-def _coalesce(spec: dict, document: Any, require: bool) -> Any:
+def _coalesce(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     ignore = spec.get("ignore", [])
     for target, paths in spec.items():
         if target == "ignore":
@@ -475,12 +501,13 @@ def _coalesce(spec: dict, document: Any, require: bool) -> Any:
         for path in paths:
             value = get_value(document, path)
             if value is not None and not any(_json_equal(value, item) for item in ignore):
+                budget.spend_on(value)
                 set_path(document, target, copy.deepcopy(value))
                 break
     return document
 
 
-def _timestamp(spec: dict, document: Any, require: bool) -> Any:
+def _timestamp(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     for path, formats in spec.items():
         input_format, output_format = formats["inputFormat"], formats["outputFormat"]
         parts = parse_source_path(path)
@@ -489,8 +516,19 @@ def _timestamp(spec: dict, document: Any, require: bool) -> Any:
             set_path(document, path, now)
             continue
         reformat = functools.partial(_reformat, formats=(input_format, output_format))
-        _update(document, parts, reformat, path, require)
+        _update(document, parts, _paid(reformat, budget), path, require)
     return document
+
+
+def _paid(change: Callable[[Any], Any], budget: SizeBudget) -> Callable[[Any], Any]:
+    """`change`, with the growth of each value it replaces paid from `budget`."""
+
+    def paid(value: Any) -> Any:
+        changed = change(value)
+        budget.spend_change(value, changed)
+        return changed
+
+    return paid
 
 
 def _reformat(value: Any, *, formats: tuple[str, str]) -> Any:
@@ -502,7 +540,7 @@ def _reformat(value: Any, *, formats: tuple[str, str]) -> Any:
     return transformations.reformat_timestamp(value, *formats)
 
 
-def _uuid(spec: dict, document: Any, require: bool) -> Any:
+def _uuid(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
     for path, options in spec.items():
         version = _uuid_version(options.get("version", DEFAULT_UUID_VERSION))
         if version in _NAMED_UUID_VERSIONS:
@@ -541,10 +579,10 @@ _STRING_FUNCTIONS: dict[str, Callable[[str, dict], str]] = {
 }
 
 
-def _string_operation(name: str) -> Callable[[dict, Any, bool], Any]:
+def _string_operation(name: str) -> Callable[[dict, Any, bool, SizeBudget], Any]:
     function = _STRING_FUNCTIONS[name]
 
-    def run(spec: dict, document: Any, require: bool) -> Any:
+    def run(spec: dict, document: Any, require: bool, budget: SizeBudget) -> Any:
         # A missing path, a non-string value or a non-object document leave the data as is.
         if not isinstance(document, dict):
             return document
@@ -552,13 +590,15 @@ def _string_operation(name: str) -> Callable[[dict, Any, bool], Any]:
         def change(value: Any) -> Any:
             return function(value, spec) if isinstance(value, str) else value
 
-        _update(document, parse_source_path(spec["path"]), change, spec["path"], False)
+        _update(
+            document, parse_source_path(spec["path"]), _paid(change, budget), spec["path"], False
+        )
         return document
 
     return run
 
 
-_OPERATIONS: dict[str, Callable[[dict, Any, bool], Any]] = {
+_OPERATIONS: dict[str, Callable[[dict, Any, bool, SizeBudget], Any]] = {
     "pass": _pass,
     "shift": _shift,
     "extract": _extract,

@@ -8,8 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from executions.engine import kazaam
+from executions.engine.budget import SizeBudget
 from executions.engine.transformations import MappingError
-from flowker.paths import InvalidPath, MissingPath, get_path, has_path, parse_path, set_path
+from flowker.paths import (
+    InvalidPath,
+    MissingPath,
+    check_write_indexes,
+    get_path,
+    has_path,
+    parse_path,
+    set_path,
+)
 
 __all__ = [
     "MappingDefinitionError",
@@ -175,6 +184,7 @@ def _only(config: dict, key: str) -> dict:
 def _input_target(target: str) -> tuple[str, str]:
     """(document, path): `executor.x` and bare `x` go to the body; `query.x`, `headers.x` apart."""
     parts = parse_path(target)
+    check_write_indexes(parts, target)
     head = parts[0]
     if head == "executor":
         if len(parts) < 2 or not isinstance(parts[1], str):
@@ -188,6 +198,7 @@ def _input_target(target: str) -> tuple[str, str]:
 def _output_target(target: str) -> tuple[str, str]:
     """(document, path): `workflow.x` updates the workflow input, anything else the node output."""
     parts = parse_path(target)
+    check_write_indexes(parts, target)
     head = parts[0]
     if head in ("workflow", "executor"):
         if len(parts) < 2 or not isinstance(parts[1], str):
@@ -312,16 +323,20 @@ def _map(
     `locate` turns a source into the document it reads and the path inside it.
     """
     split = _output_target if label == "outputMapping" else _input_target
+    budget = SizeBudget({})
     for index, entry in enumerate(entries):
         namespace, path = split(entry["target"])
         document, source = locate(entry["source"])
         try:
             value = kazaam.get_value(document, source, required=bool(entry.get("required")))
+            budget.spend_on(value)
+            set_path(documents[namespace], path, copy.deepcopy(value))
         except MissingPath:
             raise MappingError(
                 f"{label}[{index}]: required source {entry['source']!r} not found"
             ) from None
-        set_path(documents[namespace], path, copy.deepcopy(value))
+        except (MappingError, InvalidPath) as exc:
+            raise MappingError(f"{label}[{index}]: {exc}") from None
     for index, entry in enumerate(entries):
         transformation = entry.get("transformation")
         if transformation is None:

@@ -50,7 +50,18 @@ logger = logging.getLogger("flowker.engine")
 def run_node(run: Run, node: dict[str, Any]) -> RetryLater | None:
     """Run `node`; a RetryLater when its next attempt is scheduled. Raises NodeFailure."""
     handler = HANDLERS.get(node.get("type", ""), run_passthrough)
-    return handler(run, node)
+    started = timezone.now()
+    try:
+        return handler(run, node)
+    except RecursionError:
+        # Data nested past Python's recursion limit (JSON that entered before its depth was
+        # checked, or that the workflow's own mappings built) fails the step; escaping the task
+        # instead would leave the execution running until its deadline.
+        message = "data nested too deeply to process"
+        step = run.steps.get(node["id"])
+        if step is not None and step.status == StepStatus.RUNNING:
+            give_up(node, step, "FLK-0504", message)
+        fail_step(run, node, started, "FLK-0504", message)
 
 
 def fail_step(
@@ -115,7 +126,7 @@ def run_action(run: Run, node: dict[str, Any]) -> None:
     data = node.get("data") or {}
     if action_name(data) == "set_output":
         try:
-            filled = templating.fill(data.get("output") or {}, run.context())
+            filled = templating.fill(data.get("output") or {}, run.context(), "output")
         except templating.TemplateError as exc:
             fail_step(run, node, started, "FLK-0504", str(exc))
         record_step(

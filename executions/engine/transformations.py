@@ -32,6 +32,13 @@ _DIGITS = "0123456789"
 _UNIX = "$unix"
 _NOW = "$now"
 _ZONE_LAYOUTS = ("070000", "07:00:00", "0700", "07:00", "07")
+_ZONE_OFFSETS = {
+    "07": re.compile(r"([+-])([0-9]{2})"),
+    "0700": re.compile(r"([+-])([0-9]{2})([0-9]{2})"),
+    "07:00": re.compile(r"([+-])([0-9]{2}):([0-9]{2})"),
+    "070000": re.compile(r"([+-])([0-9]{2})([0-9]{2})([0-9]{2})"),
+    "07:00:00": re.compile(r"([+-])([0-9]{2}):([0-9]{2}):([0-9]{2})"),
+}
 
 
 class MappingError(Exception):
@@ -365,15 +372,7 @@ def _parse_offset(element: str, value: str) -> tuple[int | None, str]:
     """Parse a numeric zone element; None means `Z` (UTC)."""
     if element.startswith("Z") and value.startswith("Z"):
         return None, value[1:]
-    shape = element[1:]
-    patterns = {
-        "07": r"([+-])([0-9]{2})",
-        "0700": r"([+-])([0-9]{2})([0-9]{2})",
-        "07:00": r"([+-])([0-9]{2}):([0-9]{2})",
-        "070000": r"([+-])([0-9]{2})([0-9]{2})([0-9]{2})",
-        "07:00:00": r"([+-])([0-9]{2}):([0-9]{2}):([0-9]{2})",
-    }
-    match = re.match(patterns[shape], value)
+    match = _ZONE_OFFSETS[element[1:]].match(value)
     if match is None:
         raise ValueError("bad zone offset")
     sign, *numbers = match.groups()

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from oauthlib.oauth2 import BackendApplicationClient, LegacyApplicationClient, OAuth2Error
 
 from executors.runtime import transport
-from flowker import crypto
+from flowker import crypto, jsoncodec
 
 logger = logging.getLogger("flowker.outbound.auth")
 
@@ -168,7 +168,7 @@ def _endpoint_timeout() -> float:
 def _error_detail(content: bytes) -> str:
     """The OAuth2 `error`/`error_description` of a failed token response, if it has them."""
     try:
-        document = json.loads(content)
+        document = jsoncodec.loads(content)
     except ValueError:
         return ""
     if not isinstance(document, dict):
@@ -271,7 +271,7 @@ class OAuthAuthenticator(Authenticator):
         if response.status != 200:
             raise TokenError(f"discovery endpoint returned {response.status}", response.status)
         try:
-            document = json.loads(response.content)
+            document = jsoncodec.loads(response.content)
         except ValueError:
             document = None
         endpoint = document.get("token_endpoint") if isinstance(document, dict) else None
@@ -358,7 +358,7 @@ class OAuthAuthenticator(Authenticator):
             # oauthlib reports a granted scope that differs from the request as a Warning
             # (unless a process-wide env var is set); the token it carries is valid.
             return dict(changed.token)
-        except (OAuth2Error, ValueError) as exc:
+        except (OAuth2Error, ValueError, RecursionError) as exc:
             raise TokenError(
                 f"token endpoint returned an unusable token response: {exc}", response.status
             ) from exc

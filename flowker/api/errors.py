@@ -129,7 +129,9 @@ def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str
         code, fields = flatten_validation_errors(exc.detail)
         message = "request validation failed" if code != "FLK-0001" else "invalid request body"
         return 400, error_body(code, message, 400, fields), {}
-    if isinstance(exc, drf_exceptions.ParseError | drf_exceptions.UnsupportedMediaType):
+    if isinstance(exc, drf_exceptions.ParseError):
+        return 400, error_body("FLK-0001", f"invalid request body: {exc.detail}", 400), {}
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return 400, error_body("FLK-0001", "invalid request body", 400), {}
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         return (

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
+from flowker import jsoncodec
 from flowker.errors import FlowkerError
 
 DEFAULT_LIMIT = 10
@@ -104,7 +105,7 @@ class KeysetPaginator:
             return None
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            state = jsoncodec.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
             raise _bad_query("invalid cursor") from exc
         if not isinstance(state, dict) or {"sb", "so", "f", "sv", "id", "t"} - state.keys():

@@ -1,4 +1,5 @@
-"""JSON request bodies with exact decimals; anything that is not JSON is FLK-0001."""
+"""JSON request bodies with exact decimals; anything that is not JSON, or nests deeper than
+jsoncodec.MAX_DEPTH, or holds NaN/Infinity, is FLK-0001."""
 
 from typing import Any
 
@@ -17,5 +18,7 @@ class JSONParser(parsers.BaseParser):
             raise ParseError("empty request body")
         try:
             return jsoncodec.loads(raw.decode("utf-8"))
+        except jsoncodec.UnsafeJSON as exc:
+            raise ParseError(str(exc)) from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError("malformed JSON") from exc

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from flowker.admin_tools import RunActionsMixin, badge, moment, short_id
 from flowker.audit import services
-from flowker.audit.models import AuditEvent
+from flowker.audit.models import AuditCheckpoint, AuditEvent
 
 # resource_type → the console page of such a resource (deleted ones answer the admin's 404
 # message, which still says what was there).
@@ -79,7 +79,8 @@ class AuditEventAdmin(RunActionsMixin, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a> ({})', filtered, obj.actor_id, obj.actor_type)
 
     @admin.action(
-        description="Verify the hash chain up to the newest selected event", permissions=["run"]
+        description="Verify the hash chain up to the newest selected event (from its checkpoint)",
+        permissions=["run"],
     )
     def verify_chain(self, request: HttpRequest, queryset: Any) -> None:
         newest = queryset.order_by("-id").first()
@@ -103,3 +104,24 @@ class AuditEventAdmin(RunActionsMixin, admin.ModelAdmin):
             format_html("{} ({} checked).{}", result.message, result.total_checked, link),
             messages.ERROR,
         )
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(admin.ModelAdmin):
+    """Where verification of the chain starts; `manage.py verify_audit_chain` checks it all."""
+
+    list_display = ["event", "events_checked", "hash", "created_at"]
+    list_select_related = ["event"]
+    ordering = ["-event_id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -86,7 +86,10 @@ class AuditEventVerifyView(FlowkerAPIView):
         summary="Verify the audit chain up to an event",
         description=(
             "Recomputes the hash of every event up to this one and says whether the chain is "
-            "intact, naming the first event that does not match."
+            "intact, naming the first event that does not match. The recomputation starts at "
+            "the latest checkpoint at or before this event (re-checking that event) rather "
+            "than at the first event, and a valid chain records a checkpoint here; "
+            "`manage.py verify_audit_chain` recomputes the whole chain."
         ),
         tags=["Audit"],
         responses={200: ChainVerificationSerializer, **errors(400, 404)},

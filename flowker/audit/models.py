@@ -56,3 +56,27 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("audit events are append-only")
+
+
+class AuditCheckpoint(models.Model):
+    """An event up to which the whole chain was verified, with the hash it had then. Later
+    verifications of events after it start here instead of at the first event."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.OneToOneField(
+        AuditEvent,
+        verbose_name="event",
+        on_delete=models.PROTECT,
+        related_name="checkpoint",
+    )
+    hash = models.CharField("hash", max_length=64)
+    events_checked = models.PositiveBigIntegerField("events from the first up to this one")
+    created_at = models.DateTimeField("verified at", auto_now_add=True)
+
+    class Meta:
+        db_table = "audit_checkpoints"
+        verbose_name = "audit checkpoint"
+        verbose_name_plural = "audit checkpoints"
+
+    def __str__(self) -> str:
+        return f"verified up to event {self.event_id}"

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from flowker import jsoncodec
 from flowker.actors import Actor
-from flowker.audit.models import AuditEvent
+from flowker.audit.models import AuditCheckpoint, AuditEvent
 from flowker.timefmt import format_timestamp_micro, now
 
 # Key of the transaction-scoped advisory lock that serialises chain appends.
@@ -88,11 +88,37 @@ class ChainVerification:
     message: str
 
 
-def audit_verify(*, event: AuditEvent) -> ChainVerification:
-    """Recompute every hash and link from the first row up to `event`."""
+def audit_verify(*, event: AuditEvent, full: bool = False) -> ChainVerification:
+    """Recompute every hash and link up to `event`.
+
+    By default the check starts at the latest checkpoint at or before `event`: the chain up to
+    it was verified when it was recorded, and its row is checked again (contents and hash), so
+    a request costs the events written since, not the whole trail. `full` starts at the first
+    event and is the only check that sees a row changed before the latest checkpoint.
+    A chain found valid gets a checkpoint at `event`.
+    """
+    start = None
+    if not full:
+        start = (
+            AuditCheckpoint.objects.filter(event_id__lte=event.id)
+            .select_related("event")
+            .order_by("-event_id")
+            .first()
+        )
     expected_previous: str | None = None
     checked = 0
-    rows = AuditEvent.objects.filter(id__lte=event.id).order_by("id").iterator(chunk_size=2000)
+    after = 0
+    if start is not None:
+        anchor = start.event
+        checked = start.events_checked
+        if anchor.hash != start.hash or compute_hash(anchor) != anchor.hash:
+            return _broken(anchor, checked, "event changed since the chain was verified up to it")
+        expected_previous, after = anchor.hash, anchor.id
+    rows = (
+        AuditEvent.objects.filter(id__gt=after, id__lte=event.id)
+        .order_by("id")
+        .iterator(chunk_size=2000)
+    )
     for row in rows:
         checked += 1
         if row.previous_hash != expected_previous:
@@ -100,7 +126,23 @@ def audit_verify(*, event: AuditEvent) -> ChainVerification:
         if compute_hash(row) != row.hash:
             return _broken(row, checked, "stored hash does not match its contents")
         expected_previous = row.hash
+    if start is None or start.event_id != event.id:
+        _checkpoint(event, checked)
     return ChainVerification(True, checked, None, "hash chain is valid")
+
+
+def audit_verify_latest(*, full: bool = False) -> ChainVerification | None:
+    """Verify the chain up to its newest event (None when the trail is empty)."""
+    latest = AuditEvent.objects.order_by("-id").first()
+    return None if latest is None else audit_verify(event=latest, full=full)
+
+
+def _checkpoint(event: AuditEvent, checked: int) -> None:
+    # A derived record of work already done, not a change anyone made: it is not audited.
+    AuditCheckpoint.objects.bulk_create(
+        [AuditCheckpoint(event=event, hash=event.hash, events_checked=checked)],
+        ignore_conflicts=True,
+    )
 
 
 def _broken(row: AuditEvent, checked: int, reason: str) -> ChainVerification:

@@ -177,9 +177,22 @@ def test_body_over_1_mib_is_413_flk_0363_before_anything_else(hook):
     assert response.status_code == 413 and response.json()["code"] == "FLK-0363"
 
 
+def _nested(depth: int) -> bytes:
+    return b'{"a": ' * depth + b"1" + b"}" * depth
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"[1, 2]", "application/json"), (b"{oops", "application/json"), (b"a=b", "text/plain")],
+    [
+        (b"[1, 2]", "application/json"),
+        (b"{oops", "application/json"),
+        (b"a=b", "text/plain"),
+        (_nested(65), "application/json"),
+        (_nested(990), "application/json"),
+        (b'{"amount": NaN}', "application/json"),
+        (b'{"amount": -Infinity}', "application/json"),
+    ],
+    ids=["array", "malformed", "form", "65-levels", "990-levels", "NaN", "-Infinity"],
 )
 def test_body_must_be_a_json_object(hook, body, content_type):
     response = APIClient().post(
@@ -187,6 +200,14 @@ def test_body_must_be_a_json_object(hook, body, content_type):
         HTTP_X_WEBHOOK_TOKEN="my-secret-token",
     )  # fmt: skip
     assert response.status_code == 400 and response.json()["code"] == "FLK-0001"
+
+
+def test_a_body_nested_64_levels_is_accepted(hook):
+    response = APIClient().post(
+        "/v1/webhooks/payments/received", _nested(64), content_type="application/json",
+        HTTP_X_WEBHOOK_TOKEN="my-secret-token",
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
 
 
 def test_deactivated_workflow_unregisters_its_route(hook, client_api):

@@ -73,6 +73,19 @@ def test_console_requires_login(client):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
+def test_audit_checkpoints_are_listed_read_only(admin_client):
+    event = make_audit_event()
+    response = admin_client.post(
+        "/admin/audit/auditevent/",
+        {"action": "verify_chain", "_selected_action": [str(event.pk)]},
+        follow=True,
+    )
+    assert "hash chain is valid" in response.content.decode().lower()
+    listing = admin_client.get("/admin/audit/auditcheckpoint/")
+    assert listing.status_code == 200 and event.hash in listing.content.decode()
+    assert admin_client.get("/admin/audit/auditcheckpoint/add/").status_code == 403
+
+
 @pytest.mark.parametrize("password", ["short-1A", "password1234", "123456789012", "operator-kim-1"])
 def test_console_users_need_a_password_that_passes_the_validators(admin_client, password):
     response = admin_client.post(

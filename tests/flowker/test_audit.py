@@ -1,15 +1,22 @@
 """The hash-chained, append-only audit trail and its API."""
 
+import io
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
+import psycopg
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from flowker.actors import Actor
-from flowker.audit.models import AppendOnlyError, AuditEvent
-from flowker.audit.services import audit_record, audit_verify, compute_hash
+from flowker.audit.models import AppendOnlyError, AuditCheckpoint, AuditEvent
+from flowker.audit.services import audit_record, audit_verify, audit_verify_latest, compute_hash
 from tests.factories import make_audit_event
 
 DB_REFUSALS = (InternalError, IntegrityError, ProgrammingError)
@@ -75,8 +82,66 @@ def test_database_refuses_truncate_unless_the_session_allows_it():
     with pytest.raises(DB_REFUSALS, match="not allowed"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL flowker.allow_truncate = 'off'")
-            cursor.execute("TRUNCATE audit_events")
+            cursor.execute("TRUNCATE audit_events, audit_checkpoints")
     assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_test_database_lets_a_session_that_asks_truncate_the_trail():
+    make_audit_event()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_events, audit_checkpoints")
+        assert AuditEvent.objects.count() == 0
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def production_database():
+    """A database migrated with the production settings, never marked as a test database;
+    yields a connection string for it."""
+    settings = connection.settings_dict
+    name = f"{settings['NAME']}_production"[:63]
+    server = {
+        "host": settings["HOST"] or "127.0.0.1",
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        credentials = server["user"] + (f":{server['password']}" if server["password"] else "")
+        url = f"postgres://{credentials}@{server['host']}:{server['port']}/{name}"
+        environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "flowker.settings"}
+        environment["DATABASE_URL"] = url
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "audit", "--noinput", "-v", "0"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=environment,
+            check=True,
+            timeout=120,
+        )
+        yield url
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_database_not_marked_for_tests_refuses_truncate_even_when_the_session_asks(
+    production_database,
+):
+    with psycopg.connect(production_database, options="-c flowker.allow_truncate=on") as app:
+        with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is not allowed"):
+            app.execute("TRUNCATE audit_events, audit_checkpoints")
+        app.rollback()
+        # Claiming the test marker at session level does not help: it is read from the catalog.
+        name = app.info.dbname
+        app.execute(f"SET flowker.test_database = '{name}'")
+        app.execute("SET flowker.allow_truncate = 'on'")
+        with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is not allowed"):
+            app.execute("TRUNCATE audit_events, audit_checkpoints")
 
 
 def _tamper(statement: str, params: list) -> None:
@@ -122,6 +187,58 @@ def test_verify_of_an_intact_chain_including_the_first_row(client_api):
     assert body == {"isValid": True, "totalChecked": total, "message": "hash chain is valid"}
     first = client_api.get(f"/v1/audit-events/{genesis.event_id}/verify").json()
     assert first["isValid"] is True and first["totalChecked"] == 1
+
+
+@pytest.mark.django_db
+def test_a_valid_verify_records_a_checkpoint_and_the_next_one_starts_there(client_api):
+    events = [make_audit_event(metadata={"n": i}) for i in range(5)]
+    first = client_api.get(f"/v1/audit-events/{events[2].event_id}/verify").json()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert checkpoint.event_id == events[2].pk
+    assert checkpoint.events_checked == first["totalChecked"]
+    # A row before the checkpoint changes: the checkpointed check does not recompute it ...
+    _tamper("UPDATE audit_events SET metadata = %s WHERE id = %s", ['{"n": 99}', events[1].pk])
+    body = client_api.get(f"/v1/audit-events/{events[4].event_id}/verify").json()
+    assert body == {
+        "isValid": True,
+        "totalChecked": AuditEvent.objects.count(),
+        "message": "hash chain is valid",
+    }
+    # ... and the full check (the management command) still finds it.
+    full = audit_verify(event=events[4], full=True)
+    assert (full.is_valid, full.first_invalid_id) == (False, str(events[1].event_id))
+    with pytest.raises(CommandError, match=str(events[1].event_id)):
+        call_command("verify_audit_chain")
+
+
+@pytest.mark.django_db
+def test_a_checkpointed_verify_sees_rows_changed_after_the_checkpoint_and_at_it(client_api):
+    events = [make_audit_event(metadata={"n": i}) for i in range(5)]
+    assert audit_verify(event=events[2]).is_valid
+    _tamper("UPDATE audit_events SET metadata = %s WHERE id = %s", ['{"n": 99}', events[3].pk])
+    body = client_api.get(f"/v1/audit-events/{events[4].event_id}/verify").json()
+    assert (body["isValid"], body["firstInvalidId"]) == (False, str(events[3].event_id))
+    assert body["totalChecked"] == AuditEvent.objects.filter(id__lte=events[3].pk).count()
+    _tamper("UPDATE audit_events SET metadata = %s WHERE id = %s", ['{"n": 98}', events[2].pk])
+    body = client_api.get(f"/v1/audit-events/{events[2].event_id}/verify").json()
+    assert (body["isValid"], body["firstInvalidId"]) == (False, str(events[2].event_id))
+
+
+@pytest.mark.django_db
+def test_the_beat_job_checkpoints_the_newest_event_and_reports_a_break(caplog):
+    from flowker.audit.tasks import checkpoint
+
+    assert checkpoint() is None  # an empty trail has nothing to verify
+    events = [make_audit_event() for _ in range(3)]
+    assert checkpoint() is True
+    assert AuditCheckpoint.objects.order_by("-event_id").first().event_id == events[-1].pk
+    assert audit_verify_latest(full=True).is_valid
+    call_command("verify_audit_chain", stdout=io.StringIO())
+    later = make_audit_event()
+    _tamper("UPDATE audit_events SET result = 'FAILED' WHERE id = %s", [later.pk])
+    assert checkpoint() is False
+    assert "audit hash chain broken" in caplog.text
+    assert not AuditCheckpoint.objects.filter(event_id=later.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)

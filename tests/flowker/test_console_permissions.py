@@ -13,7 +13,8 @@ from django.test import RequestFactory
 from executions.services import execution_start
 from flowker.actors import Actor
 from flowker.apikeys.services import api_key_create
-from flowker.audit.models import AuditEvent
+from flowker.audit.models import AuditCheckpoint, AuditEvent
+from flowker.audit.services import audit_verify
 from flowker.permissions import RUN_ACTIONS
 from tests.factories import (
     make_audit_event,
@@ -80,6 +81,8 @@ def one_of_each(viewer_user):
     )
     execution, _ = execution_start(workflow=workflow, input_data={}, actor=Actor.system())
     draft = workflow_create(data={**copy.deepcopy(WORKFLOW), "name": "draft"}, actor=Actor.system())
+    audited = make_audit_event()
+    audit_verify(event=audited)  # records a checkpoint there
     rows = [
         api_key_create(name="permissions", actor=Actor.system())[0],
         provider,
@@ -87,7 +90,8 @@ def one_of_each(viewer_user):
         draft,
         execution,
         workflow.webhook_routes.get(),
-        make_audit_event(),
+        audited,
+        AuditCheckpoint.objects.get(event=audited),
         viewer_user,
         Group.objects.get(name="viewer"),
     ]

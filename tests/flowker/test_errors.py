@@ -61,6 +61,31 @@ def test_malformed_json_is_flk_0001(client_api):
     _envelope(response, 400, "FLK-0001")
 
 
+def _nested(depth: int) -> str:
+    """An object whose `deep` field holds arrays nested so the body is `depth` levels deep."""
+    return '{"name": "a", "deep": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("depth", [65, 990, 5000])
+def test_json_nested_deeper_than_64_levels_is_flk_0001(client_api, depth):
+    response = client_api.post("/v1/test/things", _nested(depth), content_type="application/json")
+    body = _envelope(response, 400, "FLK-0001")
+    assert "nested deeper than 64 levels" in body["message"]
+
+
+def test_json_nested_64_levels_is_parsed(client_api):
+    response = client_api.post("/v1/test/things", _nested(64), content_type="application/json")
+    assert set(_envelope(response, 400, "FLK-0300")["fields"]) == {"deep"}
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_flk_0001(client_api, constant):
+    text = '{"name": "a", "amount": ' + constant + "}"
+    response = client_api.post("/v1/test/things", text, content_type="application/json")
+    body = _envelope(response, 400, "FLK-0001")
+    assert f"{constant} is not a JSON number" in body["message"]
+
+
 def test_missing_content_type_is_flk_0001(client_api):
     response = client_api.generic("POST", "/v1/test/things", b'{"name": "a"}', content_type="")
     _envelope(response, 400, "FLK-0001")

@@ -108,6 +108,8 @@ def test_ties_are_broken_by_id(client_api):
         ("sortBy=name", 400, "FLK-0304"),
         ("cursor=%%%garbage", 400, "FLK-0304"),
         ("cursor=bm90IGpzb24", 400, "FLK-0304"),
+        # A cursor nested past the recursion limit (fits in a 4 KiB request line).
+        ("cursor=" + base64.urlsafe_b64encode(b"[" * 1500).decode(), 400, "FLK-0304"),
     ],
 )
 def test_bad_list_parameters(client_api, query, status, code):

@@ -159,6 +159,22 @@ def test_malformed_json_is_a_form_error(admin_client):
     assert not Workflow.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[" * 65 + "]" * 65, "nested deeper than 64 levels"),
+        ("[" * 5000 + "]" * 5000, "nested deeper than 64 levels"),
+        ('[{"id": NaN}]', "NaN is not a JSON number"),
+    ],
+    ids=["65-levels", "5000-levels", "NaN"],
+)
+def test_json_too_deep_or_with_nan_is_a_form_error(admin_client, text, reason):
+    response = admin_client.post(ADD, {**_form(), "edges": text})
+    assert response.status_code == 200
+    assert reason in response.context["adminform"].form.errors["edges"][0]
+    assert not Workflow.objects.exists()
+
+
 def test_editing_a_draft_updates_it_and_keeps_the_masked_verify_token(admin_client):
     nodes = copy.deepcopy(BODY["nodes"])
     nodes[0]["data"]["verify_token"] = "tok-secret-123"

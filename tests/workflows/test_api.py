@@ -279,6 +279,15 @@ VALIDATION_CASES = [
         "nodes[3].data.output",
     ),
     (
+        "set_output template string too long",
+        lambda b: b["nodes"][3].update(
+            data={"action": "set_output", "output": {"note": "{{ workflow.a }}" + "x" * 10_000}}
+        ),
+        400,
+        "FLK-0302",
+        "nodes[3].data.output.note",
+    ),
+    (
         "unknown executorId",
         _set_data(1, "executorId", "fax.send"),
         404,
@@ -319,6 +328,20 @@ VALIDATION_CASES = [
         400,
         "FLK-0140",
         "nodes[1].data.inputMapping[0]",
+    ),
+    (
+        "input mapping target pads a list past the highest index",
+        _set_data(1, "inputMapping", [{"source": "workflow.amount", "target": "a[1000000000]"}]),
+        400,
+        "FLK-0140",
+        "nodes[1].data.inputMapping[0].target",
+    ),
+    (
+        "transform target pads a list past the highest index",
+        _set_data(1, "transforms", [{"operation": "default", "spec": {"a[1000000000]": 1}}]),
+        400,
+        "FLK-0142",
+        "nodes[1].data.transforms[0].spec.a[1000000000]",
     ),
     (
         "bad output mapping",

@@ -263,6 +263,23 @@ def test_discovery_document_without_token_endpoint_is_a_token_error(stub_server)
     assert stub_server.requests("GET", "/resource") == []
 
 
+DEEP = StubResponse(200, b"[" * 5000 + b"]" * 5000, {"Content-Type": "application/json"})
+
+
+def test_token_and_discovery_answers_nested_past_the_recursion_limit_are_token_errors(
+    stub_server,
+):
+    stub_server.on("POST", "/oauth/token", DEEP)
+    with pytest.raises(TokenError, match="unusable token response"):
+        call(client_credentials(stub_server))
+    stub_server.on("POST", "/oauth/token", StubResponse(401, DEEP.body, DEEP.headers))
+    with pytest.raises(TokenError, match=r"token endpoint returned 401$"):
+        call(client_credentials(stub_server))
+    stub_server.on("GET", "/.well-known/openid-configuration", DEEP)
+    with pytest.raises(TokenError, match="discovery document missing token_endpoint"):
+        call(client_credentials(stub_server, tokenURL=None, issuer_url=stub_server.url))
+
+
 @pytest.mark.parametrize("status", [401, 503])
 def test_token_endpoint_failure_raises_its_status_and_caches_nothing(
     stub_server, raw_cache, status

@@ -102,6 +102,9 @@ def test_json_response_is_parsed_with_exact_decimals(stub_server):
     assert response.size == len(b'{"score": 87.50, "ok": true}')
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
@@ -109,6 +112,9 @@ def test_json_response_is_parsed_with_exact_decimals(stub_server):
         (StubResponse(200, b"{not json", {"Content-Type": "application/json"}), "{not json"),
         (StubResponse(200, b'{"a": 1}', {"Content-Type": "application/problem+json"}), {"a": 1}),
         (StubResponse(204), None),
+        # JSON that Flowker refuses on the way in (too deep, NaN) is not parsed either.
+        (StubResponse(200, b"[" * 65 + b"]" * 65, JSON), "[" * 65 + "]" * 65),
+        (StubResponse(200, b'{"score": NaN}', JSON), '{"score": NaN}'),
     ],
 )
 def test_response_body_is_text_unless_json_and_none_when_empty(stub_server, answer, expected):
