@@ -13,7 +13,7 @@ from catalog import registry
 from flowker import jsoncodec
 from flowker.actors import actor_from_request
 from flowker.admin_site import ConsolePage, register_page
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from providers.selectors import provider_config_choices
 from workflows.services import workflow_create_from_template
 

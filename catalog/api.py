@@ -25,9 +25,10 @@ from catalog.serializers import (
     TriggerSummarySerializer,
     ValidationResultSerializer,
 )
-from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView, json_body
+from flowker.errors import FlowkerError
+from providers.selectors import provider_config_choices
 
 TAGS = ["Catalog"]
 
@@ -46,28 +47,28 @@ def _id_param(name: str, example: str) -> OpenApiParameter:
 def _executor(executor_key: str) -> ExecutorSpec:
     spec = registry.get_executor(executor_key)
     if spec is None:
-        raise FlowkerError("FLK-0200", "executor not found", status=404)
+        raise FlowkerError("FLK-0200", "executor not found")
     return spec
 
 
 def _trigger(trigger_key: str) -> TriggerSpec:
     spec = registry.get_trigger(trigger_key)
     if spec is None:
-        raise FlowkerError("FLK-0210", "trigger not found", status=404)
+        raise FlowkerError("FLK-0210", "trigger not found")
     return spec
 
 
 def _provider(provider_key: str) -> ProviderSpec:
     spec = registry.get_provider(provider_key)
     if spec is None:
-        raise FlowkerError("FLK-0230", "provider not found", status=404)
+        raise FlowkerError("FLK-0230", "provider not found")
     return spec
 
 
 def _template(template_key: str) -> TemplateSpec:
     spec = registry.get_template(template_key)
     if spec is None:
-        raise FlowkerError("FLK-0240", "template not found", status=404)
+        raise FlowkerError("FLK-0240", "template not found")
     return spec
 
 
@@ -124,7 +125,6 @@ class ExecutorValidateView(FlowkerAPIView):
             raise FlowkerError(
                 "FLK-0201",
                 f"invalid config for executor {spec.id}",
-                status=422,
                 fields=_body_paths("config", failures),
             )
         return Response({"valid": True})
@@ -232,7 +232,6 @@ class TemplateDetailView(FlowkerAPIView):
     )
     def get(self, request: Any, template_key: str) -> Response:
         # Imported here because the providers app itself builds on the catalog.
-        from providers.selectors import provider_config_choices
 
         spec = _template(template_key)
         # A copy: the registry's schema is shared by every caller.

@@ -6,19 +6,20 @@ from typing import Any
 
 from catalog import registry
 from catalog.schemas import schema_errors
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
+from providers.choices import ProviderConfigStatus
+from providers.models import ProviderConfiguration
 
 
 def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
     """The template's parameters validated (422 FLK-0242) and completed with their defaults."""
     template = registry.get_template(template_id)
     if template is None:
-        raise FlowkerError("FLK-0240", f"template not found: {template_id}", status=404)
+        raise FlowkerError("FLK-0240", f"template not found: {template_id}")
     if not isinstance(params, dict):
         raise FlowkerError(
             "FLK-0242",
             f"invalid params for template {template_id}",
-            status=422,
             fields={"params": "expected an object"},
         )
     errors = schema_errors(template.param_schema, params)
@@ -26,16 +27,13 @@ def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
         raise FlowkerError(
             "FLK-0242",
             f"invalid params for template {template_id}",
-            status=422,
             fields={
                 f"params.{path}" if path else "params": reason for path, reason in errors.items()
             },
         )
     errors = _provider_param_errors(template.provider_params, params)
     if errors:
-        raise FlowkerError(
-            "FLK-0242", f"invalid params for template {template_id}", status=422, fields=errors
-        )
+        raise FlowkerError("FLK-0242", f"invalid params for template {template_id}", fields=errors)
     defaults = {
         name: spec["default"]
         for name, spec in template.param_schema.get("properties", {}).items()
@@ -46,9 +44,6 @@ def template_params(*, template_id: str, params: Any) -> dict[str, Any]:
 
 def _provider_param_errors(provider_params: dict[str, str], params: dict) -> dict[str, str]:
     """A parameter naming a provider configuration must name an active one of its provider."""
-    # Imported here because the providers app itself builds on the catalog.
-    from providers.choices import ProviderConfigStatus
-    from providers.models import ProviderConfiguration
 
     errors = {}
     for param, provider_id in provider_params.items():

@@ -4,21 +4,40 @@ Read-only and defined in code. Other apps look entries up here; lists are sorted
 schemas are shared objects: copy one before changing it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from catalog.definitions import http, midaz, tracer, transform
 from catalog.definitions import templates as template_params
 from catalog.definitions import triggers as trigger_schemas
+from executors.runtime.auth import Authenticator
+
+# (executor id, provider config, node data, request body) → (method, URL); ValueError when the
+# configuration or the data cannot make one.
+Router = Callable[[str, dict[str, Any], dict[str, Any], Any], tuple[str, str]]
 
 
 @dataclass(frozen=True)
 class ProviderSpec:
+    """A provider, and the hooks that say how to call it, so that a new provider touches its
+    `catalog/definitions/<provider>.py` and nothing in the engine."""
+
     id: str
     name: str
     description: str
     version: str
     config_schema: dict = field(hash=False, repr=False)
+    # (decrypted config, owner: the configuration's id, scoping cached tokens) → the credential
+    # it describes; ValueError when it is unusable.
+    authenticator: Callable[[dict[str, Any], str], Authenticator] = field(
+        hash=False, repr=False, compare=False
+    )
+    # Builds each executor's URL itself (its executors have no endpoint path); None: the URL
+    # is the base URL joined with the node's or endpoint's path.
+    router: Router | None = field(default=None, hash=False, repr=False, compare=False)
+    # The executor a node of this provider runs when it names none.
+    default_executor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,8 @@ _PROVIDERS = (
         description="Any HTTP/JSON service: fraud engines, KYC/AML providers, payment processors",
         version="v1",
         config_schema=http.PROVIDER_CONFIG,
+        authenticator=http.authenticator,
+        default_executor="http.request",
     ),
     ProviderSpec(
         id="midaz",
@@ -68,6 +89,8 @@ _PROVIDERS = (
         ),
         version="v1",
         config_schema=midaz.PROVIDER_CONFIG,
+        authenticator=midaz.authenticator,
+        router=midaz.route,
     ),
     ProviderSpec(
         id="tracer",
@@ -78,6 +101,7 @@ _PROVIDERS = (
         ),
         version="v1",
         config_schema=tracer.PROVIDER_CONFIG,
+        authenticator=tracer.authenticator,
     ),
 )
 

@@ -39,7 +39,7 @@ from flowker.admin_tools import (
     run_for_each,
     short_id,
 )
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from flowker.health import dependency_health
 from flowker.permissions import RUN_ACTIONS
 from flowker.sealing import mask_document

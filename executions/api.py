@@ -28,10 +28,10 @@ from executions.serializers import (
     StartSerializer,
 )
 from flowker.actors import Actor, actor_from_request
-from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors, paginated
 from flowker.api.pagination import KeysetPaginator
 from flowker.api.views import FlowkerAPIView, enum_param, json_body, parse_uuid
+from flowker.errors import FlowkerError
 from flowker.timefmt import format_timestamp, parse_timestamp
 from workflows.models import Workflow
 from workflows.selectors import workflow_get
@@ -55,9 +55,7 @@ def idempotency_key(request: Any) -> str | None:
         return None
     key = raw.strip()
     if not 1 <= len(key) <= 255 or not set(key) <= _PRINTABLE:
-        raise FlowkerError(
-            "FLK-0509", "Idempotency-Key must be 1-255 printable ASCII characters", status=400
-        )
+        raise FlowkerError("FLK-0509", "Idempotency-Key must be 1-255 printable ASCII characters")
     return key
 
 
@@ -212,7 +210,7 @@ class ExecutionResultsView(FlowkerAPIView):
     def get(self, request: Any, id: Any) -> Response:
         execution = selectors.execution_get(execution_id=id)
         if not execution.is_terminal:
-            raise FlowkerError("FLK-0502", "execution is still in progress", status=422)
+            raise FlowkerError("FLK-0502", "execution is still in progress")
         return Response(ExecutionResultsSerializer(execution).data)
 
 
@@ -227,7 +225,7 @@ class ExecutionCancelView(FlowkerAPIView):
         ),
         tags=TAGS,
         request=None,
-        responses={200: ExecutionSerializer, **errors(400, 404, 422)},
+        responses={200: ExecutionSerializer, **errors(400, 404, 409, 422)},
     )
     def post(self, request: Any, id: Any) -> Response:
         execution = selectors.execution_get(execution_id=id)
@@ -271,7 +269,7 @@ def _time_param(params: Any, name: str) -> Any:
         return None
     parsed = parse_timestamp(value)
     if parsed is None:
-        raise FlowkerError("FLK-0302", f"invalid {name} format, expected RFC3339", status=400)
+        raise FlowkerError("FLK-0302", f"invalid {name} format, expected RFC3339")
     return parsed
 
 
@@ -281,7 +279,7 @@ def _window(params: Any, *, default_hours: float | None = None) -> tuple[Any, An
         end = end or timezone.now()
         start = start or end - datetime.timedelta(hours=default_hours)
     if start and end and start > end:
-        raise FlowkerError("FLK-0302", "startTime must be before endTime", status=400)
+        raise FlowkerError("FLK-0302", "startTime must be before endTime")
     return start, end
 
 
@@ -337,7 +335,6 @@ class ExecutionCountsView(FlowkerAPIView):
             raise FlowkerError(
                 "FLK-0302",
                 f"invalid status, must be one of: {', '.join(dashboards.STATUSES)}",
-                status=400,
             )
         return Response(dashboards.execution_counts(start=start, end=end, status=status))
 
@@ -370,13 +367,12 @@ class ExecutionTimeseriesView(FlowkerAPIView):
         params = request.query_params
         interval = params.get("interval") or "hour"
         if interval not in dashboards.INTERVALS:
-            raise FlowkerError("FLK-0302", "interval must be minute, hour or day", status=400)
+            raise FlowkerError("FLK-0302", "interval must be minute, hour or day")
         start, end = _window(params, default_hours=24)
         if dashboards.bucket_count(interval, start, end) > dashboards.MAX_BUCKETS:
             raise FlowkerError(
                 "FLK-0302",
                 f"the window holds more than {dashboards.MAX_BUCKETS} {interval} buckets",
-                status=400,
             )
         workflow_id = (
             parse_uuid(params["workflowId"], what="workflowId")

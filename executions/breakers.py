@@ -11,8 +11,9 @@ from executors.models import ExecutorConfiguration
 from executors.runtime.breaker import breaker_close, breaker_state
 from executors.selectors import executor_config_get
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from providers.models import ProviderConfiguration
 from providers.selectors import provider_config_get
 
@@ -79,11 +80,9 @@ def breaker_reset(*, key: str, actor: Actor) -> None:
     # breaker_close does nothing while the storage is unreachable; recording a reset that did
     # not happen would mislead whoever reads the audit trail.
     if breaker_state(key)["state"] == "unknown":
-        raise FlowkerError(
-            "FLK-0006", "breaker storage unreachable: the breaker was not reset", status=503
-        )
+        raise FlowkerError("FLK-0006", "breaker storage unreachable: the breaker was not reset")
     audit_record(
-        event_type="BREAKER_RESET",
+        event_type=EventType.BREAKER_RESET,
         action="RESET",
         resource_type="breaker",
         resource_id=config_id,

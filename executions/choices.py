@@ -9,6 +9,7 @@ class ExecutionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# The one definition of "finished" (API, console, dashboards, waits): nothing moves it again.
 TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)

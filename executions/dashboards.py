@@ -4,8 +4,20 @@ import datetime
 import math
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
-from django.db.models.functions import TruncDay, TruncHour, TruncMinute
+from django.db import connections
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncDay, TruncHour, TruncMinute
 
 from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
@@ -91,33 +103,84 @@ def _floor(moment: datetime.datetime, interval: str) -> datetime.datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> int | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(len(sorted_values) * fraction))
-    return round(sorted_values[rank - 1])
+class PercentileDisc(Aggregate):
+    """PostgreSQL's `percentile_disc(f) WITHIN GROUP (ORDER BY …)`: the nearest-rank
+    percentile (the first value whose cumulative share reaches `f`)."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, *, fraction: float) -> None:
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField())
+
+
+def _took() -> ExpressionWrapper:
+    return ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())
+
+
+def _ms(took: datetime.timedelta | None) -> int | None:
+    return None if took is None else round(took.total_seconds() * 1000)
+
+
+def duration_percentiles(terminal: QuerySet) -> dict[Any, tuple[int | None, int | None]]:
+    """{workflow id: (p50, p95)} of execution durations in ms, nearest-rank, computed in the
+    database: `percentile_disc` on PostgreSQL; elsewhere (SQLite, the embedded mode) window
+    functions rank each workflow's durations and only the two ranked rows come back."""
+    timed = terminal.filter(completed_at__isnull=False)
+    if connections[terminal.db].vendor == "postgresql":
+        rows = (
+            timed.values("workflow_id")
+            .annotate(
+                p50=PercentileDisc(_took(), fraction=0.5),
+                p95=PercentileDisc(_took(), fraction=0.95),
+            )
+            .values_list("workflow_id", "p50", "p95")
+        )
+        return {workflow_id: (_ms(p50), _ms(p95)) for workflow_id, p50, p95 in rows}
+    return _ranked_percentiles(timed)
+
+
+def _ranked_percentiles(timed: QuerySet) -> dict[Any, tuple[int | None, int | None]]:
+    """Nearest rank without percentile functions: row k = ceil(n × f) of each workflow's
+    durations in order (k ≥ 1), picked by a filter on the window functions."""
+    by_workflow = {"partition_by": [F("workflow_id")]}
+    ranked = timed.annotate(
+        took=_took(),
+        rank=Window(RowNumber(), order_by=[F("took").asc(), F("id").asc()], **by_workflow),
+        size=Window(Count("id"), **by_workflow),
+    )
+    # rank = ceil(n × f)  ⇔  n × f ≤ rank < n × f + 1  (n × f > 0)
+    picked = Q()
+    for fraction in (0.5, 0.95):
+        share = ExpressionWrapper(F("size") * Value(fraction), output_field=FloatField())
+        picked |= Q(rank__gte=share, rank__lt=share + 1)
+    rows = ranked.filter(picked).values_list("workflow_id", "rank", "size", "took")
+    found: dict[Any, dict[float, int | None]] = {}
+    for workflow_id, rank, size, took in rows:
+        for fraction in (0.5, 0.95):
+            if rank == max(1, math.ceil(size * fraction)):
+                found.setdefault(workflow_id, {})[fraction] = _ms(took)
+    return {key: (value.get(0.5), value.get(0.95)) for key, value in found.items()}
 
 
 def workflow_performance(*, start: datetime.datetime, end: datetime.datetime) -> list[dict]:
     """Per workflow, over terminal executions started in the window."""
     terminal = _window(Execution.objects.filter(status__in=TERMINAL), start, end)
-    durations: dict[Any, list[float]] = {}
-    rows = terminal.annotate(
-        took=ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())
-    ).values_list("workflow_id", "took")
-    for workflow_id, took in rows.iterator():
-        if took is not None:
-            durations.setdefault(workflow_id, []).append(took.total_seconds() * 1000)
+    percentiles = duration_percentiles(terminal)
     counts = terminal.values("workflow_id").annotate(
         total=Count("id"),
         completed=Count("id", filter=Q(status=ExecutionStatus.COMPLETED)),
         failed=Count("id", filter=Q(status=ExecutionStatus.FAILED)),
     )
-    names = dict(Workflow.objects.values_list("id", "name"))
+    rows = list(counts.order_by("workflow_id"))
+    names = dict(
+        Workflow.objects.filter(pk__in=[row["workflow_id"] for row in rows]).values_list(
+            "id", "name"
+        )
+    )
     items = []
-    for row in counts.order_by("workflow_id"):
-        values = sorted(durations.get(row["workflow_id"], []))
+    for row in rows:
+        p50, p95 = percentiles.get(row["workflow_id"], (None, None))
         total = row["total"]
         items.append(
             {
@@ -127,8 +190,8 @@ def workflow_performance(*, start: datetime.datetime, end: datetime.datetime) ->
                 "completed": row["completed"],
                 "failed": row["failed"],
                 "successRate": round(row["completed"] / total, 4) if total else None,
-                "p50DurationMs": _percentile(values, 0.5),
-                "p95DurationMs": _percentile(values, 0.95),
+                "p50DurationMs": p50,
+                "p95DurationMs": p95,
             }
         )
     return items

@@ -3,7 +3,7 @@ crash is in these rows (snapshot, steps with outputs, lease, deadline)."""
 
 from django.db import models
 
-from executions.choices import ExecutionStatus, StepStatus
+from executions.choices import TERMINAL, ExecutionStatus, StepStatus
 from flowker.ids import new_id
 from flowker.jsoncodec import DecimalJSONDecoder, DecimalJSONEncoder
 
@@ -76,11 +76,7 @@ class Execution(models.Model):
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in (
-            ExecutionStatus.COMPLETED,
-            ExecutionStatus.FAILED,
-            ExecutionStatus.CANCELLED,
-        )
+        return self.status in TERMINAL
 
 
 class ExecutionStep(models.Model):

@@ -10,28 +10,12 @@ from collections.abc import Callable, Iterator
 
 import redis
 from django.conf import settings
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from flowker.redis_clients import shared_redis
 
 logger = logging.getLogger("flowker.notify")
 CHANNEL = "flowker:execution-ended:{id}"
 POLL_SECONDS = 0.1
-
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis | None:
-    global _client
-    if not settings.REDIS_URL:
-        return None
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL,
-            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-    return _client
 
 
 class WaitingSlots:
@@ -60,7 +44,7 @@ WAITING = WaitingSlots()
 
 
 def publish_ended(execution_id: object) -> None:
-    client = _redis()
+    client = shared_redis()
     if client is None:
         return
     try:
@@ -72,7 +56,7 @@ def publish_ended(execution_id: object) -> None:
 def wait_until(is_terminal: Callable[[], bool], execution_id: object, seconds: float) -> bool:
     """Block until `is_terminal()` holds or `seconds` pass; True when it ended in time."""
     deadline = time.monotonic() + seconds
-    client = _redis()
+    client = shared_redis()
     if client is None:
         return _poll(is_terminal, deadline)
     try:

@@ -5,9 +5,9 @@ from typing import Any
 from django.db.models import BooleanField, Case, Count, Min, QuerySet, When
 from django.utils import timezone
 
-from executions.choices import ExecutionStatus
+from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def execution_get(*, execution_id: Any) -> Execution:
@@ -15,7 +15,7 @@ def execution_get(*, execution_id: Any) -> Execution:
         Execution.objects.annotate(step_count=Count("steps")).filter(pk=execution_id).first()
     )
     if execution is None:
-        raise FlowkerError("FLK-0500", "execution not found", status=404)
+        raise FlowkerError("FLK-0500", "execution not found")
     return execution
 
 
@@ -30,7 +30,7 @@ def execution_list(*, filters: dict[str, Any]) -> QuerySet[Execution]:
 
 def execution_is_terminal(execution_id: Any) -> bool:
     status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
-    return status in ("completed", "failed", "cancelled")
+    return status in TERMINAL
 
 
 def execution_backlog() -> tuple[dict[str, int], float]:

@@ -1,28 +1,37 @@
 """Every write and status change of executions: start (idempotent, durable hand-off to the
-workers), the engine's terminal transitions, cancel, retry, and beat's reaper."""
+workers), the engine's lease (take, renew, hand back for a retry wait) and terminal
+transitions, cancel, retry, and beat's reaper."""
 
 import datetime
 import hashlib
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
+from executions.dispatch import dispatch_run, dispatch_run_on_commit
 from executions.engine.walk import counted_nodes
 from executions.models import Execution, ExecutionStep
 from executions.notify import publish_ended
-from flowker import jsoncodec
+from flowker import jsoncodec, metrics
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
+from flowker.transitions import LOST_RACE_MESSAGE, status_update
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
+from workflows.selectors import pinned_nodes, workflow_name
 
 logger = logging.getLogger("flowker.executions")
+LOST_RACE = "FLK-0353"
+# How `flowker_executions_started_total` names who started an execution.
+TRIGGER_BY_ACTOR = {"webhook": "webhook", "api_key": "api", "user": "console", "system": "system"}
 
 
 def request_hash(payload: Any) -> str:
@@ -31,8 +40,8 @@ def request_hash(payload: Any) -> str:
 
 
 def _audit(event_type: str, execution: Execution, actor: Actor, **extra: Any) -> None:
-    result = "FAILED" if event_type == "EXECUTION_FAILED" else "SUCCESS"
-    action = {"EXECUTION_CANCELLED": "CANCEL", "EXECUTION_RETRIED": "RETRY"}.get(
+    result = "FAILED" if event_type == EventType.EXECUTION_FAILED else "SUCCESS"
+    action = {EventType.EXECUTION_CANCELLED: "CANCEL", EventType.EXECUTION_RETRIED: "RETRY"}.get(
         event_type, "EXECUTE"
     )
     audit_record(
@@ -46,25 +55,11 @@ def _audit(event_type: str, execution: Execution, actor: Actor, **extra: Any) ->
     )
 
 
-def _dispatch_on_commit(execution_id: Any) -> None:
-    """Send the run task once the execution row is committed. A broker failure is logged,
-    not raised: the dispatch record lets beat send it again."""
-    from executions.tasks import run_execution
-
-    def send() -> None:
-        run_execution.apply_async(
-            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
-
-    transaction.on_commit(send, robust=True)
-
-
 def _replay(existing: Execution, digest: str) -> tuple[Execution, bool]:
     if existing.request_hash != digest:
         raise FlowkerError(
             "FLK-0510",
             "Idempotency-Key was already used with a different request body",
-            status=422,
         )
     return existing, True
 
@@ -90,11 +85,8 @@ def execution_start(
         if existing is not None:
             return _replay(existing, digest)
     if nodes is None and workflow.status != WorkflowStatus.ACTIVE:
-        raise FlowkerError("FLK-0501", "workflow is not active", status=422)
-    if nodes is None:
-        from workflows.selectors import pinned_nodes
-
-        nodes = pinned_nodes(workflow)
+        raise FlowkerError("FLK-0501", "workflow is not active")
+    nodes = pinned_nodes(workflow) if nodes is None else nodes
     edges = workflow.edges if edges is None else edges
     now = timezone.now()
     try:
@@ -119,17 +111,21 @@ def execution_start(
                     for number, step in enumerate(reuse_steps, start=1)
                 )
             extra = {"retry_of": str(retry_of.pk)} if retry_of else {}
-            _audit("EXECUTION_STARTED", execution, actor, **extra)
+            _audit(EventType.EXECUTION_STARTED, execution, actor, **extra)
             if retry_of is not None:
                 audit_record(
-                    event_type="EXECUTION_RETRIED",
+                    event_type=EventType.EXECUTION_RETRIED,
                     action="RETRY",
                     resource_type="execution",
                     resource_id=retry_of.pk,
                     actor=actor,
                     metadata={"workflow.id": str(workflow.pk), "retry": str(execution.pk)},
                 )
-            _dispatch_on_commit(execution.pk)
+            dispatch_run_on_commit(execution.pk)
+            trigger = "retry" if retry_of is not None else TRIGGER_BY_ACTOR.get(actor.type, "api")
+            transaction.on_commit(
+                lambda: metrics.EXECUTIONS_STARTED.labels(workflow.name, trigger).inc()
+            )
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer as a replay.
         existing = Execution.objects.filter(
@@ -153,18 +149,89 @@ def _copied_step(step: ExecutionStep, execution: Execution, number: int) -> Exec
 def _finish(execution: Execution, owner: str | None, status: str, **fields: Any) -> bool:
     """Move a non-terminal execution to a terminal status (guarded by its lease owner when
     given); False when someone else got there first (e.g. it was cancelled)."""
-    queryset = Execution.objects.filter(pk=execution.pk, status__in=ACTIVE)
-    if owner is not None:
-        queryset = queryset.filter(lease_owner=owner)
-    now = timezone.now()
-    updated = queryset.update(
-        status=status, completed_at=now, lease_owner="", lease_expires_at=None, **fields
+    return status_update(
+        execution,
+        sources=ACTIVE,
+        guard={"lease_owner": owner} if owner is not None else None,
+        status=status,
+        completed_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+        **fields,
     )
-    if updated:
-        execution.status, execution.completed_at = status, now
-        for name, value in fields.items():
-            setattr(execution, name, value)
-    return bool(updated)
+
+
+def _count_finished(execution: Execution, status: str, error_code: str = "") -> None:
+    """On commit: the terminal status reaches the metrics only if it was stored."""
+    started, workflow_id = execution.started_at, execution.workflow_id
+
+    def count() -> None:
+        metrics.execution_finished(
+            workflow=workflow_name(workflow_id=workflow_id),
+            status=status,
+            error_code=error_code,
+            seconds=(timezone.now() - started).total_seconds(),
+        )
+
+    transaction.on_commit(count)
+
+
+class LeaseLost(Exception):
+    """Another worker holds the execution now, or it ended (e.g. cancelled): stop, write
+    nothing more."""
+
+
+def _lease_until(seconds: float | None = None) -> datetime.datetime:
+    lease = settings.FLOWKER_EXECUTION_LEASE_SECONDS
+    return timezone.now() + datetime.timedelta(seconds=max(lease, (seconds or 0) + 10))
+
+
+def execution_lease(*, execution_id: Any) -> tuple[Execution, str] | None:
+    """pending/running → running under a new lease, unless someone holds a live one.
+    Returns (execution, lease token), or None when it is not ours to run."""
+    token = uuid.uuid4().hex
+    taken = (
+        Execution.objects.filter(pk=execution_id, status__in=ACTIVE)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=timezone.now()))
+        .update(status=ExecutionStatus.RUNNING, lease_owner=token, lease_expires_at=_lease_until())
+    )
+    if not taken:
+        return None
+    return Execution.objects.get(pk=execution_id), token
+
+
+def execution_lease_renew(*, execution: Execution, owner: str, seconds: float) -> None:
+    """Keep the lease at least `seconds` longer (a call of that timeout is about to start)."""
+    renewed = Execution.objects.filter(
+        pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
+    ).update(lease_expires_at=_lease_until(seconds))
+    if not renewed:
+        raise LeaseLost(str(execution.pk))
+
+
+def execution_lease_release(*, execution: Execution, owner: str, until: datetime.datetime) -> None:
+    """Hand the lease back until `until` (a retry wait) and have the run task sent for then."""
+    with transaction.atomic():
+        released = Execution.objects.filter(
+            pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
+        ).update(lease_owner="", lease_expires_at=until)
+        if not released:
+            raise LeaseLost(str(execution.pk))
+        dispatch_run_on_commit(execution.pk, eta=until)
+
+
+def execution_waiting_until(*, execution_id: Any) -> datetime.datetime | None:
+    """When a running execution whose lease was handed back for a retry wait is due."""
+    return (
+        Execution.objects.filter(
+            pk=execution_id,
+            status=ExecutionStatus.RUNNING,
+            lease_owner="",
+            lease_expires_at__gt=timezone.now(),
+        )
+        .values_list("lease_expires_at", flat=True)
+        .first()
+    )
 
 
 def final_output(steps: list[ExecutionStep]) -> dict[str, Any]:
@@ -197,7 +264,8 @@ def execution_complete(*, execution: Execution, steps: list[ExecutionStep], owne
             current_step_number=len(steps),
         )
         if done:
-            _audit("EXECUTION_COMPLETED", execution, Actor.system())
+            _audit(EventType.EXECUTION_COMPLETED, execution, Actor.system())
+            _count_finished(execution, ExecutionStatus.COMPLETED)
     if done:
         publish_ended(execution.pk)
 
@@ -223,7 +291,10 @@ def execution_fail(
             fields["current_step_number"] = step.step_number
         done = _finish(execution, owner, ExecutionStatus.FAILED, **fields)
         if done:
-            _audit("EXECUTION_FAILED", execution, Actor.system(), error=f"{code}: {message}")
+            _audit(
+                EventType.EXECUTION_FAILED, execution, Actor.system(), error=f"{code}: {message}"
+            )
+            _count_finished(execution, ExecutionStatus.FAILED, code)
     if done:
         publish_ended(execution.pk)
     return done
@@ -231,15 +302,13 @@ def execution_fail(
 
 def execution_cancel(*, execution: Execution, actor: Actor) -> Execution:
     """pending/running → cancelled; the worker stops at the next step boundary."""
+    if execution.status not in ACTIVE:
+        raise FlowkerError("FLK-0511", f"cannot cancel an execution in status {execution.status}")
     with transaction.atomic():
         if not _finish(execution, None, ExecutionStatus.CANCELLED):
-            execution.refresh_from_db()
-            raise FlowkerError(
-                "FLK-0511",
-                f"cannot cancel an execution in status {execution.status}",
-                status=422,
-            )
-        _audit("EXECUTION_CANCELLED", execution, actor)
+            raise FlowkerError(LOST_RACE, LOST_RACE_MESSAGE)
+        _audit(EventType.EXECUTION_CANCELLED, execution, actor)
+        _count_finished(execution, ExecutionStatus.CANCELLED)
     publish_ended(execution.pk)
     return execution
 
@@ -249,12 +318,10 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
     current (active) definition; from `failed_step` it reuses the snapshot and the completed
     steps' outputs and starts at the first node without a completed step."""
     if execution.status not in RETRYABLE:
-        raise FlowkerError(
-            "FLK-0511", f"cannot retry an execution in status {execution.status}", status=422
-        )
+        raise FlowkerError("FLK-0511", f"cannot retry an execution in status {execution.status}")
     workflow = Workflow.objects.filter(pk=execution.workflow_id).first()
     if workflow is None:
-        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+        raise FlowkerError("FLK-0100", "workflow not found")
     if start_from == "start":
         retried, _ = execution_start(
             workflow=workflow, input_data=execution.input_data, actor=actor, retry_of=execution
@@ -280,8 +347,6 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
 def executions_reap() -> dict[str, int]:
     """Beat's sweep: re-send stale dispatches, resume executions whose lease expired, fail
     those past their deadline. Returns what it did (for logs and tests)."""
-    from executions.tasks import run_execution
-
     now = timezone.now()
     counts = {"failed": 0, "redispatched": 0, "resumed": 0}
     for execution in Execution.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
@@ -299,18 +364,14 @@ def executions_reap() -> dict[str, int]:
             pk=execution_id, status=ExecutionStatus.PENDING, dispatched_at__lt=grace
         ).update(dispatched_at=now, dispatch_count=F("dispatch_count") + 1)
         if moved:
-            run_execution.apply_async(
-                args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-            )
+            dispatch_run(execution_id)
             counts["redispatched"] += 1
     # A small grace so a retry task that is merely due is not doubled by the reaper.
     expired = Execution.objects.filter(
         status=ExecutionStatus.RUNNING, lease_expires_at__lt=now - datetime.timedelta(seconds=2)
     ).values_list("id", flat=True)
     for execution_id in expired:
-        run_execution.apply_async(
-            args=[str(execution_id)], queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
+        dispatch_run(execution_id)
         counts["resumed"] += 1
     if any(counts.values()):
         logger.info("reaper", extra=counts)

@@ -1,36 +1,17 @@
 """Celery entry points of the engine (thin: the work is in executions.engine.runner)."""
 
 from celery import shared_task
-from django.conf import settings
-from django.utils import timezone
 
 from executions import selectors, services
 from executions.breakers import breaker_list
-from executions.choices import ExecutionStatus
+from executions.dispatch import RUN_TASK
 from executions.engine import runner
-from executions.models import Execution
 from flowker import metrics
 
 
-@shared_task(name="executions.run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def run_execution(execution_id: str) -> None:
-    if runner.run(execution_id) != runner.BUSY:
-        return
-    # A retry task that arrived a little before its attempt is due: send it again for then.
-    waiting = (
-        Execution.objects.filter(
-            pk=execution_id,
-            status=ExecutionStatus.RUNNING,
-            lease_owner="",
-            lease_expires_at__gt=timezone.now(),
-        )
-        .values_list("lease_expires_at", flat=True)
-        .first()
-    )
-    if waiting is not None:
-        run_execution.apply_async(
-            args=[execution_id], eta=waiting, queue=settings.FLOWKER_EXECUTION_QUEUE, retry=False
-        )
+    runner.run(execution_id)
 
 
 @shared_task(name="executions.reap", acks_late=False)

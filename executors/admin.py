@@ -21,7 +21,8 @@ from flowker.admin_tools import (
     moment,
     run_for_each,
 )
-from flowker.api.errors import FlowkerError, envelope_for
+from flowker.api.errors import envelope_for
+from flowker.errors import FlowkerError
 from workflows.selectors import workflows_using
 
 FIELD_MAP = {
@@ -99,7 +100,7 @@ class ExecutorConfigForm(forms.ModelForm):
             self.validated_api_data = dict(serializer.validated_data)
             try:
                 services.executor_config_check(
-                    data=self.validated_api_data,
+                    changes=self.validated_api_data,
                     config=None if self.instance._state.adding else self.instance,
                 )
             except FlowkerError as exc:
@@ -176,10 +177,10 @@ class ExecutorConfigAdmin(ConfigurationPageMixin, ServiceRefusalsMixin, admin.Mo
         data = form.validated_api_data
         if change:
             saved = services.executor_config_update(
-                config=ExecutorConfiguration.objects.get(pk=obj.pk), data=data, actor=actor
+                config=ExecutorConfiguration.objects.get(pk=obj.pk), changes=data, actor=actor
             )
         else:
-            saved = services.executor_config_create(data=data, actor=actor)
+            saved = services.executor_config_create(**data, actor=actor)
         obj.pk = saved.pk
         obj._state.adding = False
 

@@ -42,7 +42,7 @@ class ExecutorConfigListView(FlowkerAPIView):
         serializer = ExecutorConfigCreateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         config = services.executor_config_create(
-            data=dict(serializer.validated_data), actor=actor_from_request(request)
+            **serializer.validated_data, actor=actor_from_request(request)
         )
         return Response(_output(config), status=201)
 
@@ -114,7 +114,9 @@ class ExecutorConfigDetailView(FlowkerAPIView):
         serializer = ExecutorConfigUpdateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         updated = services.executor_config_update(
-            config=config, data=dict(serializer.validated_data), actor=actor_from_request(request)
+            config=config,
+            changes=dict(serializer.validated_data),
+            actor=actor_from_request(request),
         )
         return Response(_output(updated))
 
@@ -150,7 +152,7 @@ def _command_schema(operation_id: str, summary: str, description: str) -> Any:
             description=description,
             tags=TAGS,
             request=None,
-            responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+            responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},
         )
     )
 
@@ -191,7 +193,7 @@ class ExecutorConfigTestView(FlowkerAPIView):
         ),
         tags=TAGS,
         request=ExecutorConfigTestSerializer,
-        responses={200: ExecutorConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ExecutorConfigSerializer, **errors(400, 404, 409, 422)},
     )
     def post(self, request: Any, id: Any) -> Response:
         config = selectors.executor_config_get(config_id=id)

@@ -28,13 +28,12 @@ ENGINE_KEYS = frozenset(
         "timeout",
     }
 )
-HTTP_EXECUTOR = "http.request"
 
 
 class ResolutionError(Exception):
-    def __init__(self, code: str, message: str, *, status: int = 400, field: str = "") -> None:
+    def __init__(self, code: str, message: str, *, field: str = "") -> None:
         super().__init__(message)
-        self.code, self.message, self.status, self.field = code, message, status, field
+        self.code, self.message, self.field = code, message, field
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,6 @@ def _executor_config(data: dict[str, Any]) -> ExecutorConfiguration | None:
         raise ResolutionError(
             "FLK-0250",
             f"executor configuration {config_id} not found",
-            status=404,
             field="executorConfigId",
         )
     return config
@@ -103,8 +101,9 @@ def _executor(
     provider_config: ProviderConfiguration | None,
 ) -> ExecutorSpec:
     executor_id = data.get("executorId") or (executor_config.executor_id if executor_config else "")
-    if not executor_id and provider_config is not None and provider_config.provider_id == "http":
-        executor_id = HTTP_EXECUTOR
+    if not executor_id and provider_config is not None:
+        provider = registry.get_provider(provider_config.provider_id)
+        executor_id = provider.default_executor if provider is not None else None
     if not executor_id:
         raise ResolutionError(
             "FLK-0150",
@@ -117,7 +116,6 @@ def _executor(
         raise ResolutionError(
             "FLK-0104",
             f"referenced executor {executor_id!r} not found",
-            status=404,
             field="executorId",
         )
     if executor_config is not None and executor_config.executor_id not in ("", executor.id):
@@ -211,8 +209,8 @@ def resolve_executor_node(
         path = endpoint["path"]
     elif data.get("endpointName"):
         path = data["endpointName"]
-    elif executor.provider_id == "midaz":
-        path = None
+    elif registry.get_provider(executor.provider_id).router is not None:
+        path = None  # the provider's router builds the URL
     else:
         path = ""
     method = data.get("method") or (endpoint or {}).get("method") or "POST"
@@ -230,3 +228,17 @@ def resolve_executor_node(
         output_mapping=data.get("outputMapping") or (defaults.output_mapping if defaults else None),
         transforms=data.get("transforms"),
     )
+
+
+def check_runnable(call: ExecutorCall) -> None:
+    """At run time the provider configuration must be active and the executor configuration
+    not disabled (changed since activation, or while a retry waited): FLK-0512."""
+    provider_config, executor_config = call.provider_config, call.executor_config
+    if provider_config is not None and provider_config.status != ProviderConfigStatus.ACTIVE:
+        raise ResolutionError(
+            "FLK-0512", f"provider configuration {provider_config.name!r} is disabled"
+        )
+    if executor_config is not None and executor_config.status == ExecutorConfigStatus.DISABLED:
+        raise ResolutionError(
+            "FLK-0512", f"executor configuration {executor_config.name!r} is disabled"
+        )

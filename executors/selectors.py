@@ -4,9 +4,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from executors.choices import ExecutorConfigStatus
 from executors.models import ExecutorConfiguration
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 
 def executor_config_get(*, config_id: Any) -> ExecutorConfiguration:
@@ -14,7 +13,7 @@ def executor_config_get(*, config_id: Any) -> ExecutorConfiguration:
         ExecutorConfiguration.objects.select_related("provider_config").filter(pk=config_id).first()
     )
     if config is None:
-        raise FlowkerError("FLK-0250", "executor configuration not found", status=404)
+        raise FlowkerError("FLK-0250", "executor configuration not found")
     return config
 
 
@@ -35,17 +34,3 @@ def executor_config_names_using(*, provider_config_id: Any) -> list[str]:
             "name", flat=True
         )
     )
-
-
-def executor_config_for_endpoint(
-    *, provider_config_id: Any, endpoint_name: str
-) -> ExecutorConfiguration | None:
-    """The active executor configuration bound to a provider configuration that has an
-    endpoint of that name (CONTRACT §7 resolution)."""
-    candidates = ExecutorConfiguration.objects.filter(
-        provider_config_id=provider_config_id, status=ExecutorConfigStatus.ACTIVE
-    ).order_by("created_at")
-    for candidate in candidates:
-        if candidate.endpoint(endpoint_name) is not None and endpoint_name:
-            return candidate
-    return None

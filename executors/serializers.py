@@ -1,10 +1,12 @@
-"""Executor configurations at the HTTP edge (FLK-0260…0273 for field failures)."""
+"""Executor configurations at the HTTP edge (FLK-0260…0273 for field failures). Input
+serializers hand the services their keyword names (`source=`), never camelCase."""
 
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from executions.engine.mapping import MappingDefinitionError, compile_mapping
 from executors.choices import ExecutorConfigStatus, HttpMethod
 from executors.models import ExecutorConfiguration
 from flowker.api.serializers import FlowkerSerializer, MetadataField
@@ -34,8 +36,8 @@ class EndpointSerializer(FlowkerSerializer):
         return method
 
 
-def _mapping_list(field: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.DictField(), required=False)
+def _mapping_list(*, source: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.DictField(), required=False, source=source)
 
 
 class ExecutorConfigCreateSerializer(FlowkerSerializer):
@@ -47,11 +49,11 @@ class ExecutorConfigCreateSerializer(FlowkerSerializer):
 
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    executorId = serializers.CharField(max_length=100, required=False)
-    providerConfigId = serializers.UUIDField(required=False)
+    executorId = serializers.CharField(max_length=100, required=False, source="executor_id")
+    providerConfigId = serializers.UUIDField(required=False, source="provider_config_id")
     endpoints = EndpointSerializer(many=True, required=False, allow_empty=False)
-    inputMapping = _mapping_list("inputMapping")
-    outputMapping = _mapping_list("outputMapping")
+    inputMapping = _mapping_list(source="input_mapping")
+    outputMapping = _mapping_list(source="output_mapping")
     metadata = MetadataField(required=False)
 
     def validate_endpoints(self, endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,16 +63,12 @@ class ExecutorConfigCreateSerializer(FlowkerSerializer):
         return [dict(endpoint) for endpoint in endpoints]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from executions.engine.mapping import MappingDefinitionError, compile_mapping
-
-        for key in ("inputMapping", "outputMapping"):
+        for key, field in (("input_mapping", "inputMapping"), ("output_mapping", "outputMapping")):
             if key in attrs:
                 try:
-                    compile_mapping(attrs[key], field=key)
+                    compile_mapping(attrs[key], field=field)
                 except MappingDefinitionError as exc:
                     raise ValidationError({exc.path: [exc.message]}, code=exc.code) from exc
-        if "providerConfigId" in attrs:
-            attrs["providerConfigId"] = str(attrs["providerConfigId"])
         return attrs
 
 

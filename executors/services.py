@@ -10,21 +10,30 @@ from django.db import IntegrityError, transaction
 from catalog import registry
 from executors.choices import ExecutorConfigStatus as Status
 from executors.models import ExecutorConfiguration
+from executors.runtime.call import Failed, Refused, Transient, endpoint_call, perform
+from executors.runtime.connections import connection_for
+from executors.runtime.connectivity import connectivity_test
+from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from flowker.timefmt import format_timestamp, now
+from flowker.transitions import transition
 from providers.models import ProviderConfiguration
+from providers.services import plain_config
+from workflows.selectors import active_workflow_names_using, active_workflows_naming_endpoints
 
 EDITABLE = (Status.UNCONFIGURED, Status.CONFIGURED, Status.DISABLED)
+TESTABLE = (Status.CONFIGURED, Status.TESTED)
 _NAME_TAKEN = "executor configuration name already exists"
+LOST_RACE = "FLK-0351"
 
 
 def _wrong_status(config: ExecutorConfiguration, what: str) -> FlowkerError:
     return FlowkerError(
         "FLK-0252",
         f"cannot {what} executor configuration in status {config.status}",
-        status=422,
     )
 
 
@@ -47,7 +56,6 @@ def _check_references(executor_id: str | None, provider_config: Any) -> None:
         raise FlowkerError(
             "FLK-0200",
             f"executor {executor_id!r} not found in catalog",
-            status=404,
             fields={"executorId": "unknown catalog executor"},
         )
     if (
@@ -59,7 +67,6 @@ def _check_references(executor_id: str | None, provider_config: Any) -> None:
             "FLK-0151",
             f"provider configuration is for provider {provider_config.provider_id!r}, "
             f"executor {executor_id!r} needs {executor.provider_id!r}",
-            status=400,
             fields={"providerConfigId": "belongs to another provider"},
         )
 
@@ -82,65 +89,83 @@ def _provider_config(config_id: Any) -> ProviderConfiguration | None:
         raise FlowkerError(
             "FLK-0290",
             "provider configuration not found",
-            status=404,
             fields={"providerConfigId": "not found"},
         )
     return provider_config
 
 
 def executor_config_check(
-    *, data: dict[str, Any], config: ExecutorConfiguration | None = None
+    *, changes: dict[str, Any], config: ExecutorConfiguration | None = None
 ) -> None:
-    """What create/update would refuse, checked without writing (admin forms)."""
+    """What create (no `config`) or update would refuse, checked without writing (admin
+    forms). `changes` uses `executor_config_create`'s keyword names."""
     if config is not None and config.status not in EDITABLE:
         raise _wrong_status(config, "modify")
     provider_config = (
-        _provider_config(data["providerConfigId"])
-        if data.get("providerConfigId")
+        _provider_config(changes["provider_config_id"])
+        if changes.get("provider_config_id")
         else (config.provider_config if config else None)
     )
-    executor_id = data.get("executorId") or (config.executor_id if config else None)
+    executor_id = changes.get("executor_id") or (config.executor_id if config else None)
     _check_references(executor_id, provider_config)
-    taken = ExecutorConfiguration.objects.filter(name=data.get("name"))
+    taken = ExecutorConfiguration.objects.filter(name=changes.get("name"))
     if config is not None:
         taken = taken.exclude(pk=config.pk)
-    if data.get("name") and taken.exists():
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409, fields={"name": "already exists"})
+    if changes.get("name") and taken.exists():
+        raise FlowkerError("FLK-0251", _NAME_TAKEN, fields={"name": "already exists"})
 
 
-def executor_config_create(*, data: dict[str, Any], actor: Actor) -> ExecutorConfiguration:
-    """Always created `unconfigured` (a PATCH moves a complete one to `configured`)."""
-    provider_config = _provider_config(data.get("providerConfigId"))
-    _check_references(data.get("executorId"), provider_config)
+def executor_config_create(
+    *,
+    name: str,
+    actor: Actor,
+    description: str = "",
+    executor_id: str = "",
+    provider_config_id: uuid.UUID | str | None = None,
+    endpoints: list[dict[str, Any]] | None = None,
+    input_mapping: list[dict[str, Any]] | None = None,
+    output_mapping: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ExecutorConfiguration:
+    """Always created `unconfigured` (an update moves a complete one to `configured`)."""
+    provider_config = _provider_config(provider_config_id)
+    _check_references(executor_id, provider_config)
     try:
         with transaction.atomic():
             config = ExecutorConfiguration.objects.create(
-                name=data["name"],
-                description=data.get("description") or "",
-                executor_id=data.get("executorId") or "",
+                name=name,
+                description=description or "",
+                executor_id=executor_id or "",
                 provider_config=provider_config,
-                endpoints=data.get("endpoints") or [],
-                input_mapping=data.get("inputMapping"),
-                output_mapping=data.get("outputMapping"),
-                metadata=data.get("metadata") or {},
+                endpoints=endpoints or [],
+                input_mapping=input_mapping,
+                output_mapping=output_mapping,
+                metadata=metadata or {},
             )
-            _audit("EXECUTOR_CONFIG_CREATED", "CREATE", config, actor)
+            _audit(EventType.EXECUTOR_CONFIG_CREATED, "CREATE", config, actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0251", _NAME_TAKEN) from exc
     return config
 
 
+# What an update may change, by `executor_config_create`'s keyword names (plus `status`).
+UPDATABLE = frozenset(
+    {"name", "description", "endpoints", "input_mapping", "output_mapping", "metadata"}
+)
+
+
 def executor_config_update(
-    *, config: ExecutorConfiguration, data: dict[str, Any], actor: Actor
+    *, config: ExecutorConfiguration, changes: dict[str, Any], actor: Actor
 ) -> ExecutorConfiguration:
-    """PATCH: partial update, metadata merged. `tested`/`active` accept only `status`."""
-    target_status = data.get("status")
-    changes = {key: value for key, value in data.items() if key != "status"}
+    """Partial update, metadata merged; `changes` uses `executor_config_create`'s keyword
+    names, plus `status` (active/disabled). `tested`/`active` accept only `status`."""
+    target_status = changes.get("status")
+    edits = {key: value for key, value in changes.items() if key != "status"}
     try:
         with transaction.atomic():
             config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
-            if changes or config.status == Status.UNCONFIGURED:
-                _apply_changes(config, changes, actor)
+            if edits or config.status == Status.UNCONFIGURED:
+                _apply_changes(config, edits, actor)
             if target_status is not None and target_status != config.status:
                 if target_status == Status.DISABLED:
                     config = executor_config_disable(config=config, actor=actor)
@@ -149,7 +174,7 @@ def executor_config_update(
                 else:
                     config = executor_config_enable(config=config, actor=actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0251", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0251", _NAME_TAKEN) from exc
     return config
 
 
@@ -157,35 +182,28 @@ def _apply_changes(config: ExecutorConfiguration, changes: dict[str, Any], actor
     if config.status not in EDITABLE:
         raise _wrong_status(config, "modify")
     provider_config = config.provider_config
-    if "providerConfigId" in changes:
-        provider_config = _provider_config(changes["providerConfigId"])
-    executor_id = changes.get("executorId", config.executor_id)
+    if "provider_config_id" in changes:
+        provider_config = _provider_config(changes["provider_config_id"])
+    executor_id = changes.get("executor_id", config.executor_id)
     _check_references(executor_id, provider_config)
     connection_changed = (
         "endpoints" in changes and changes["endpoints"] != config.endpoints
     ) or provider_config != config.provider_config
     config.executor_id = executor_id or ""
     config.provider_config = provider_config
-    fields = {
-        "name": "name",
-        "description": "description",
-        "endpoints": "endpoints",
-        "inputMapping": "input_mapping",
-        "outputMapping": "output_mapping",
-    }
-    for key, field in fields.items():
-        if key in changes:
-            setattr(config, field, changes[key])
+    for field in UPDATABLE - {"metadata"}:
+        if field in changes:
+            setattr(config, field, changes[field])
     if "metadata" in changes:
         config.metadata = {**config.metadata, **changes["metadata"]}
     if config.status == Status.DISABLED and connection_changed:
         config.status = Status.CONFIGURED
     config.save()
-    _audit("EXECUTOR_CONFIG_UPDATED", "UPDATE", config, actor, changed=sorted(changes))
+    _audit(EventType.EXECUTOR_CONFIG_UPDATED, "UPDATE", config, actor, changed=sorted(changes))
     if config.status == Status.UNCONFIGURED and is_complete(config):
         config.status = Status.CONFIGURED
         config.save(update_fields=["status", "updated_at"])
-        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_CONFIGURED, "UPDATE", config, actor)
 
 
 def executor_config_mark_configured(
@@ -202,11 +220,10 @@ def executor_config_mark_configured(
                 "executor configuration is incomplete: it needs a catalog executor, a provider "
                 "configuration of that executor's provider and an endpoint with name, method "
                 "and path",
-                status=422,
             )
         config.status = Status.CONFIGURED
         config.save(update_fields=["status", "updated_at"])
-        _audit("EXECUTOR_CONFIG_CONFIGURED", "UPDATE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_CONFIGURED, "UPDATE", config, actor)
     return config
 
 
@@ -220,13 +237,10 @@ def _transition(
     what: str,
     actor: Actor,
 ) -> ExecutorConfiguration:
+    if config.status not in sources:
+        raise _wrong_status(config, what)
     with transaction.atomic():
-        moved = ExecutorConfiguration.objects.filter(pk=config.pk, status__in=sources).update(
-            status=target, updated_at=now()
-        )
-        config.refresh_from_db()
-        if not moved:
-            raise _wrong_status(config, what)
+        transition(config, sources=sources, lost_race=LOST_RACE, status=target)
         _audit(event_type, action, config, actor)
     return config
 
@@ -234,8 +248,6 @@ def _transition(
 def _refuse_ambiguous_endpoints(config: ExecutorConfiguration) -> None:
     """A configuration that becomes active must not offer an endpoint name that an active
     workflow calls, by name, through another configuration (CONTRACT §0)."""
-    from workflows.selectors import active_workflows_naming_endpoints
-
     names = {endpoint.get("name") for endpoint in config.endpoints if endpoint.get("name")}
     if not names or config.provider_config_id is None:
         return
@@ -250,7 +262,6 @@ def _refuse_ambiguous_endpoints(config: ExecutorConfiguration) -> None:
             f"activating executor configuration {config.name!r} would make its endpoint "
             f"names ({', '.join(sorted(names))}) ambiguous for active workflows: "
             f"{', '.join(workflows)}; deactivate them or rename the endpoints",
-            status=422,
         )
 
 
@@ -262,7 +273,7 @@ def executor_config_activate(
         config,
         sources=(Status.TESTED,),
         target=Status.ACTIVE,
-        event_type="EXECUTOR_CONFIG_ACTIVATED",
+        event_type=EventType.EXECUTOR_CONFIG_ACTIVATED,
         action="ACTIVATE",
         what="activate",
         actor=actor,
@@ -276,7 +287,7 @@ def executor_config_disable(
         config,
         sources=(Status.TESTED, Status.ACTIVE),
         target=Status.DISABLED,
-        event_type="EXECUTOR_CONFIG_DISABLED",
+        event_type=EventType.EXECUTOR_CONFIG_DISABLED,
         action="DISABLE",
         what="disable",
         actor=actor,
@@ -289,7 +300,7 @@ def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> Ex
         config,
         sources=(Status.DISABLED,),
         target=Status.ACTIVE,
-        event_type="EXECUTOR_CONFIG_ENABLED",
+        event_type=EventType.EXECUTOR_CONFIG_ENABLED,
         action="ENABLE",
         what="enable",
         actor=actor,
@@ -297,8 +308,6 @@ def executor_config_enable(*, config: ExecutorConfiguration, actor: Actor) -> Ex
 
 
 def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> None:
-    from workflows.selectors import active_workflow_names_using
-
     with transaction.atomic():
         config = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
         if config.status in (Status.TESTED, Status.ACTIVE):
@@ -308,9 +317,8 @@ def executor_config_delete(*, config: ExecutorConfiguration, actor: Actor) -> No
             raise FlowkerError(
                 "FLK-0252",
                 "executor configuration is referenced by active workflows: " + ", ".join(workflows),
-                status=422,
             )
-        _audit("EXECUTOR_CONFIG_DELETED", "DELETE", config, actor)
+        _audit(EventType.EXECUTOR_CONFIG_DELETED, "DELETE", config, actor)
         config.delete()
 
 
@@ -323,14 +331,13 @@ def executor_config_test(
 ) -> ExecutorConfiguration:
     """Test an endpoint. Without input: the provider's connectivity stages against
     base URL + endpoint path with GET (no side effects). With input: the real call."""
-    if config.status not in (Status.CONFIGURED, Status.TESTED):
+    if config.status not in TESTABLE:
         raise _wrong_status(config, "test")
     endpoint = config.endpoint(endpoint_name)
     if endpoint is None:
         raise FlowkerError(
             "FLK-0302",
             f"executor configuration has no endpoint named {endpoint_name!r}",
-            status=400,
             fields={"endpointName": "unknown endpoint"},
         )
     try:
@@ -341,7 +348,7 @@ def executor_config_test(
     except FlowkerError as exc:
         with transaction.atomic():
             _audit(
-                "EXECUTOR_CONFIG_TESTED",
+                EventType.EXECUTOR_CONFIG_TESTED,
                 "TEST",
                 config,
                 actor,
@@ -353,27 +360,28 @@ def executor_config_test(
     passed = all(stage["status"] != "failed" for stage in result["stages"])
     result["endpointName"] = endpoint["name"]
     with transaction.atomic():
-        locked = ExecutorConfiguration.objects.select_for_update().get(pk=config.pk)
-        locked.last_tested_at = now()
-        locked.last_test_result = result
-        # Only a pass makes it `tested`; a failing re-test means it must pass again.
-        locked.status = Status.TESTED if passed else Status.CONFIGURED
-        locked.save()
+        # Only a pass makes it `tested`; a failing re-test means it must pass again. A status
+        # changed while the test ran (e.g. activated) is not overwritten: the test lost a race.
+        transition(
+            config,
+            sources=TESTABLE,
+            lost_race=LOST_RACE,
+            status=Status.TESTED if passed else Status.CONFIGURED,
+            last_tested_at=now(),
+            last_test_result=result,
+        )
         _audit(
-            "EXECUTOR_CONFIG_TESTED",
+            EventType.EXECUTOR_CONFIG_TESTED,
             "TEST",
-            locked,
+            config,
             actor,
             result="SUCCESS" if passed else "FAILED",
             endpoint=endpoint["name"],
         )
-    return locked
+    return config
 
 
 def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> dict[str, Any]:
-    from executors.runtime.connectivity import connectivity_test
-    from providers.services import plain_config
-
     provider_config = config.provider_config
     return connectivity_test(
         provider_config.provider_id,
@@ -386,49 +394,28 @@ def _connectivity(config: ExecutorConfiguration, endpoint: dict[str, Any]) -> di
 def _real_call(
     config: ExecutorConfiguration, endpoint: dict[str, Any], test_input: Any
 ) -> dict[str, Any]:
-    from executors.runtime.auth import TokenError
-    from executors.runtime.connections import connection_for, join_url
-    from executors.runtime.http import OutboundRequest, TransportError, send
-    from executors.runtime.policy import (
-        NameResolutionError,
-        OutboundPolicyError,
-        check_destination,
-    )
-    from providers.services import plain_config
-
+    """The endpoint called for real, through the engine's call path (without the breaker: a
+    test must reach the provider). One stage, `call`: passed on a 2xx answer."""
     provider_config = config.provider_config
     connection = connection_for(
         provider_config.provider_id, plain_config(provider_config), owner=str(provider_config.pk)
     )
-    url = join_url(connection.base_url, endpoint["path"])
-    try:
-        check_destination(url)
-    except (OutboundPolicyError, NameResolutionError) as exc:
-        raise FlowkerError(
-            "FLK-0341", f"the endpoint is a restricted destination: {exc}", status=422
-        ) from exc
-    headers = {**connection.headers, "Idempotency-Key": f"test:{config.pk}:{uuid.uuid4()}"}
-    request = OutboundRequest(
-        method=endpoint["method"],
-        url=url,
-        headers=headers,
-        query={},
+    prepared = endpoint_call(
+        connection=connection,
+        endpoint=endpoint,
         body=test_input,
-        timeout=float(endpoint.get("timeoutSeconds") or connection.timeout),
-        verify_tls=connection.verify_tls,
+        idempotency_key=f"test:{config.pk}:{uuid.uuid4()}",
     )
+    try:
+        check_destination(prepared.request.url)
+    except (OutboundPolicyError, NameResolutionError) as exc:
+        raise FlowkerError("FLK-0341", f"the endpoint is a restricted destination: {exc}") from exc
     started_at = now()
     started = time.monotonic()
+    outcome = perform(prepared)
     stage: dict[str, Any] = {"name": "call"}
-    try:
-        response = send(request, authenticator=connection.authenticator)
-    except (OutboundPolicyError, NameResolutionError) as exc:
-        stage.update(status="failed", error=f"refused by the outbound policy: {exc}")
-    except TokenError as exc:
-        stage.update(status="failed", error=f"token request failed: {exc}")
-    except TransportError as exc:
-        stage.update(status="failed", error=f"request failed ({exc.kind}): {exc}")
-    else:
+    response = getattr(outcome, "response", None)
+    if response is not None:
         ok = 200 <= response.status < 300
         stage.update(
             status="passed" if ok else "failed",
@@ -442,6 +429,12 @@ def _real_call(
             stage["message"] = "Endpoint answered with a success status"
         else:
             stage["error"] = f"request returned status {response.status}"
+    elif isinstance(outcome, Refused):
+        stage.update(status="failed", error=f"refused by the outbound policy: {outcome.detail}")
+    elif isinstance(outcome, Failed):
+        stage.update(status="failed", error=outcome.message)
+    elif isinstance(outcome, Transient):
+        stage.update(status="failed", error=outcome.error)
     stage.setdefault("message", "Endpoint call failed")
     duration = round((time.monotonic() - started) * 1000)
     stage["durationMs"] = duration

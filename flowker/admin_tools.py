@@ -14,7 +14,7 @@ from django.utils.timezone import localtime
 
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from flowker.permissions import RUN_ACTIONS
 
 # Badge colour of each status word the console shows (executions, steps, configurations,

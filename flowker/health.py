@@ -13,21 +13,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from drf_spectacular.utils import extend_schema, inline_serializer
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flowker.celery import app
+from flowker.redis_clients import redis_client
 from flowker.timefmt import format_timestamp, now
 
 STARTED_AT = time.monotonic()
+PING_TASK = "flowker.ping"  # sent by name: flowker.tasks imports this module
 PING_KEY = "flowker:ping:{token}"
 BEAT_HEARTBEAT_KEY = "flowker:beat:last"
 
@@ -71,15 +71,6 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:200]
 
 
-def _redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=0.5,
-        socket_timeout=0.5,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 def check_database() -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -89,13 +80,12 @@ def check_database() -> None:
 def check_broker() -> None:
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://")):
-        client = _redis_client(url)
+        client = redis_client(url, timeout=0.5)
         try:
             client.ping()
         finally:
             client.close()
         return
-    from flowker.celery import app
 
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=1)
@@ -112,11 +102,11 @@ def check_cache() -> None:
 
 def check_worker() -> None:
     """Round trip through broker and worker: send a ping task, wait for its reply in the cache."""
-    from flowker.tasks import ping
 
     token = uuid.uuid4().hex
     timeout = settings.FLOWKER_READYZ_WORKER_TIMEOUT
-    ping.apply_async(
+    app.send_task(
+        PING_TASK,
         args=[token],
         queue=settings.FLOWKER_HEALTH_QUEUE,
         expires=max(timeout * 2, 5),

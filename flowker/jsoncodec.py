@@ -8,11 +8,11 @@ from typing import Any
 
 import simplejson
 
+from flowker.timefmt import format_timestamp
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        from flowker.timefmt import format_timestamp
-
         return format_timestamp(value)
     if isinstance(value, uuid.UUID):
         return str(value)

@@ -133,6 +133,11 @@ def breaker_states(states: dict[str, str]) -> None:
         BREAKER_STATE.labels(name).set(BREAKER_STATE_VALUES.get(state, 0))
 
 
+def breaker_transition(*, breaker: str, to: str) -> None:
+    BREAKER_TRANSITIONS.labels(breaker, to).inc()
+    BREAKER_STATE.labels(breaker).set(BREAKER_STATE_VALUES.get(to, 0))
+
+
 def backlog(counts: dict[str, int], oldest_pending_age: float) -> None:
     for status in ("pending", "running", "waiting_retry"):
         BACKLOG.labels(status).set(counts.get(status, 0))

@@ -5,10 +5,10 @@ import time
 from celery import shared_task
 from django.core.cache import cache
 
-from flowker.health import BEAT_HEARTBEAT_KEY, PING_KEY
+from flowker.health import BEAT_HEARTBEAT_KEY, PING_KEY, PING_TASK
 
 
-@shared_task(name="flowker.ping", acks_late=False)
+@shared_task(name=PING_TASK, acks_late=False)
 def ping(token: str) -> None:
     """Answer /readyz's worker check: proves broker → worker → cache works end to end."""
     cache.set(PING_KEY.format(token=token), time.time(), timeout=60)

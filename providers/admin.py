@@ -20,7 +20,7 @@ from flowker.admin_tools import (
     moment,
     run_for_each,
 )
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from providers import services
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration

@@ -146,7 +146,7 @@ class _ProviderConfigCommand(FlowkerAPIView):
         description="Puts a disabled provider configuration back into service.",
         tags=TAGS,
         request=None,
-        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
     )
 )
 class ProviderConfigEnableView(_ProviderConfigCommand):
@@ -160,7 +160,7 @@ class ProviderConfigEnableView(_ProviderConfigCommand):
         description="Executions that need it fail fast (FLK-0512) until it is enabled.",
         tags=TAGS,
         request=None,
-        responses={200: ProviderConfigSerializer, **errors(400, 404, 422)},
+        responses={200: ProviderConfigSerializer, **errors(400, 404, 409, 422)},
     )
 )
 class ProviderConfigDisableView(_ProviderConfigCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
 
@@ -12,7 +12,7 @@ from providers.models import ProviderConfiguration
 def provider_config_get(*, config_id: Any) -> ProviderConfiguration:
     config = ProviderConfiguration.objects.filter(pk=config_id).first()
     if config is None:
-        raise FlowkerError("FLK-0290", "provider configuration not found", status=404)
+        raise FlowkerError("FLK-0290", "provider configuration not found")
     return config
 
 

@@ -8,14 +8,20 @@ from django.utils import timezone
 
 from catalog import registry
 from catalog.schemas import schema_errors
+from executors.runtime.connectivity import connectivity_test
+from executors.selectors import executor_config_names_using
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from flowker.sealing import is_sealed, keep_masked_secrets, seal_document, unseal_document
+from flowker.transitions import transition
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
+from workflows.selectors import active_workflow_names_using
 
 _NAME_TAKEN = "provider configuration name already exists"
+LOST_RACE = "FLK-0352"
 
 # A header field name is an RFC 9110 token; a value has no control characters (CR/LF split the
 # request) and no surrounding whitespace. requests refuses anything else at send time with an
@@ -42,7 +48,7 @@ _DESTINATION_FIELDS = (
 def _provider_schema(provider_id: str) -> dict[str, Any]:
     provider = registry.get_provider(provider_id)
     if provider is None:
-        raise FlowkerError("FLK-0294", "provider not found in catalog", status=404)
+        raise FlowkerError("FLK-0294", "provider not found in catalog")
     return provider.config_schema
 
 
@@ -50,15 +56,12 @@ def _validated_config(provider_id: str, config: dict[str, Any]) -> dict[str, Any
     """Validate a plain config against the provider schema; return it sealed for storage."""
     schema = _provider_schema(provider_id)
     if not config:
-        raise FlowkerError(
-            "FLK-0298", "config is required", status=400, fields={"config": "must not be empty"}
-        )
+        raise FlowkerError("FLK-0298", "config is required", fields={"config": "must not be empty"})
     errors = schema_errors(schema, config)
     if errors:
         raise FlowkerError(
             "FLK-0293",
             "config validation failed against provider schema",
-            status=422,
             fields={
                 f"config.{path}" if path else "config": reason for path, reason in errors.items()
             },
@@ -109,7 +112,6 @@ def _refuse_bad_header_values(provider_id: str, config: dict[str, Any]) -> None:
         raise FlowkerError(
             "FLK-0302",
             "config has values that cannot be sent as HTTP headers",
-            status=400,
             fields=problems,
         )
 
@@ -165,7 +167,6 @@ def _with_stored_secrets(stored: ProviderConfiguration, new: dict[str, Any]) -> 
         raise FlowkerError(
             "FLK-0301",
             "config changes where credentials are sent: send its secrets again",
-            status=400,
             fields=dict.fromkeys(kept, reason),
         )
     return plain
@@ -213,9 +214,9 @@ def provider_config_create(
                 config=sealed,
                 metadata=metadata or {},
             )
-            _audit("PROVIDER_CONFIG_CREATED", "CREATE", provider_config, actor)
+            _audit(EventType.PROVIDER_CONFIG_CREATED, "CREATE", provider_config, actor)
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0291", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0291", _NAME_TAKEN) from exc
     return provider_config
 
 
@@ -241,14 +242,14 @@ def provider_config_update(
                 setattr(locked, field, value)
             locked.save()
             _audit(
-                "PROVIDER_CONFIG_UPDATED",
+                EventType.PROVIDER_CONFIG_UPDATED,
                 "UPDATE",
                 locked,
                 actor,
                 changed=sorted(changes),
             )
     except IntegrityError as exc:
-        raise FlowkerError("FLK-0291", _NAME_TAKEN, status=409) from exc
+        raise FlowkerError("FLK-0291", _NAME_TAKEN) from exc
     return locked
 
 
@@ -261,17 +262,10 @@ def _transition(
     action: str,
     actor: Actor,
 ) -> ProviderConfiguration:
+    if provider_config.status != source:
+        raise FlowkerError("FLK-0292", "cannot modify provider configuration in current status")
     with transaction.atomic():
-        moved = ProviderConfiguration.objects.filter(pk=provider_config.pk, status=source).update(
-            status=target
-        )
-        if not moved:
-            raise FlowkerError(
-                "FLK-0292",
-                "cannot modify provider configuration in current status",
-                status=422,
-            )
-        provider_config.refresh_from_db()
+        transition(provider_config, sources=(source,), lost_race=LOST_RACE, status=target)
         _audit(event_type, action, provider_config, actor)
     return provider_config
 
@@ -283,7 +277,7 @@ def provider_config_disable(
         provider_config,
         source=ProviderConfigStatus.ACTIVE,
         target=ProviderConfigStatus.DISABLED,
-        event_type="PROVIDER_CONFIG_DISABLED",
+        event_type=EventType.PROVIDER_CONFIG_DISABLED,
         action="DISABLE",
         actor=actor,
     )
@@ -296,26 +290,22 @@ def provider_config_enable(
         provider_config,
         source=ProviderConfigStatus.DISABLED,
         target=ProviderConfigStatus.ACTIVE,
-        event_type="PROVIDER_CONFIG_ENABLED",
+        event_type=EventType.PROVIDER_CONFIG_ENABLED,
         action="ENABLE",
         actor=actor,
     )
 
 
 def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Actor) -> None:
-    from executors.selectors import executor_config_names_using
-    from workflows.selectors import active_workflow_names_using
-
     with transaction.atomic():
         locked = ProviderConfiguration.objects.select_for_update().filter(pk=provider_config.pk)
         if not locked.exists():
-            raise FlowkerError("FLK-0290", "provider configuration not found", status=404)
+            raise FlowkerError("FLK-0290", "provider configuration not found")
         workflows = active_workflow_names_using(provider_config_id=provider_config.pk)
         if workflows:
             raise FlowkerError(
                 "FLK-0292",
                 "provider configuration is referenced by active workflows: " + ", ".join(workflows),
-                status=422,
             )
         executors = executor_config_names_using(provider_config_id=provider_config.pk)
         if executors:
@@ -323,15 +313,13 @@ def provider_config_delete(*, provider_config: ProviderConfiguration, actor: Act
                 "FLK-0292",
                 "provider configuration is used by executor configurations: "
                 + ", ".join(executors),
-                status=422,
             )
-        _audit("PROVIDER_CONFIG_DELETED", "DELETE", provider_config, actor)
+        _audit(EventType.PROVIDER_CONFIG_DELETED, "DELETE", provider_config, actor)
         locked.delete()
 
 
 def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor) -> dict[str, Any]:
     """Run the connectivity test (real requests with the real credentials) and audit it."""
-    from executors.runtime.connectivity import connectivity_test
 
     try:
         result = connectivity_test(
@@ -342,7 +330,7 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
     except FlowkerError as exc:
         with transaction.atomic():
             _audit(
-                "PROVIDER_CONFIG_TESTED",
+                EventType.PROVIDER_CONFIG_TESTED,
                 "TEST",
                 provider_config,
                 actor,
@@ -357,7 +345,7 @@ def provider_config_test(*, provider_config: ProviderConfiguration, actor: Actor
             last_test_result=result, last_tested_at=timezone.now()
         )
         _audit(
-            "PROVIDER_CONFIG_TESTED",
+            EventType.PROVIDER_CONFIG_TESTED,
             "TEST",
             provider_config,
             actor,

@@ -49,17 +49,16 @@ def make_executor_config(
     from executors.models import ExecutorConfiguration
     from executors.services import executor_config_create
 
-    data: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "name": name,
-        "executorId": "http.request",
+        "executor_id": "http.request",
         "endpoints": [
             {"name": "score", "method": "POST", "path": "/v1/score", "timeoutSeconds": 30}
         ],
+        "provider_config_id": provider_config.pk if provider_config is not None else None,
     }
-    if provider_config is not None:
-        data["providerConfigId"] = str(provider_config.pk)
-    data.update(overrides)
-    config = executor_config_create(data=data, actor=Actor.system())
+    fields.update(overrides)
+    config = executor_config_create(**fields, actor=Actor.system())
     if status is not None:
         ExecutorConfiguration.objects.filter(pk=config.pk).update(status=status)
         config.refresh_from_db()

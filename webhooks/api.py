@@ -16,9 +16,9 @@ from executions.api import START_HEADERS, start_response
 from executions.serializers import ExecutionCreatedSerializer, ExecutionResultsSerializer
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request, client_ip
-from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView
+from flowker.errors import FlowkerError
 from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
@@ -34,7 +34,6 @@ def _unauthorized() -> FlowkerError:
     return FlowkerError(
         "UNAUTHORIZED",
         "API key missing or invalid, or no webhook registered for this method and path",
-        status=401,
     )
 
 
@@ -60,17 +59,15 @@ def _parse_body(request: Any) -> dict[str, Any]:
         return {}
     content_type = (request.content_type or "").lower()
     if not (content_type == "application/json" or content_type.endswith("+json")):
-        raise FlowkerError(
-            "FLK-0001", "invalid request body: expected application/json", status=400
-        )
+        raise FlowkerError("FLK-0001", "invalid request body: expected application/json")
     try:
         body = jsoncodec.loads(raw.decode("utf-8"))
     except jsoncodec.UnsafeJSON as exc:
-        raise FlowkerError("FLK-0001", f"invalid request body: {exc}", status=400) from exc
+        raise FlowkerError("FLK-0001", f"invalid request body: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FlowkerError("FLK-0001", "invalid request body: malformed JSON", status=400) from exc
+        raise FlowkerError("FLK-0001", "invalid request body: malformed JSON") from exc
     if not isinstance(body, dict):
-        raise FlowkerError("FLK-0001", "invalid request body: expected a JSON object", status=400)
+        raise FlowkerError("FLK-0001", "invalid request body: expected a JSON object")
     return body
 
 
@@ -130,9 +127,7 @@ class WebhookView(FlowkerAPIView):
         has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
         if route is None:
             if has_key:
-                raise FlowkerError(
-                    "FLK-0361", "no webhook registered for this path and method", status=404
-                )
+                raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
         if route.verify_token is not None:
             caller = client_ip(request)
@@ -144,9 +139,7 @@ class WebhookView(FlowkerAPIView):
                 sent.encode("utf-8"), expected.encode("utf-8")
             ):
                 webhook_token_failure_record(route_id=route.pk, ip=caller)
-                raise FlowkerError(
-                    "FLK-0362", "invalid or missing webhook verification token", status=401
-                )
+                raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
             return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()

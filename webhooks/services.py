@@ -4,10 +4,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from webhooks.models import WebhookRoute
-
-WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def normalise_path(path: str) -> str:
@@ -40,7 +38,6 @@ def webhook_routes_register(*, workflow: Any, routes: list[dict[str, Any]]) -> N
             raise FlowkerError(
                 "FLK-0360",
                 f"path {route['method']} {route['path']} already registered by workflow {owner}",
-                status=400,
                 fields={f"nodes[{route['index']}].data.path": "already registered"},
             ) from exc
 

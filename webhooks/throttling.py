@@ -15,7 +15,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import TooManyAttempts
 
 logger = logging.getLogger("flowker.webhooks")
 KEY = "webhook-token-failures:{route}:{ip}:{window}"
@@ -43,11 +43,10 @@ def webhook_token_throttle_check(*, route_id: Any, ip: str) -> None:
         logger.warning("webhook token throttle unavailable, not applied: %s", exc)
         return
     if failures >= settings.FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES:
-        raise FlowkerError(
+        raise TooManyAttempts(
             "FLK-0362",
             f"too many failed webhook verification attempts; retry in {retry_after} s",
-            status=429,
-            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
         )
 
 

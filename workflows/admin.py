@@ -22,7 +22,8 @@ from flowker.admin_tools import (
     moment,
     run_for_each,
 )
-from flowker.api.errors import FlowkerError, envelope_for
+from flowker.api.errors import envelope_for
+from flowker.errors import FlowkerError
 from webhooks.models import WebhookRoute
 from workflows import services
 from workflows.choices import WorkflowStatus

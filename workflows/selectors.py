@@ -1,10 +1,11 @@
 """Reads of workflows used by more than one caller."""
 
+import time
 from typing import Any
 
 from django.db.models import QuerySet
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
 
@@ -12,7 +13,7 @@ from workflows.models import Workflow
 def workflow_get(*, workflow_id: Any) -> Workflow:
     workflow = Workflow.objects.filter(pk=workflow_id).first()
     if workflow is None:
-        raise FlowkerError("FLK-0100", "workflow not found", status=404)
+        raise FlowkerError("FLK-0100", "workflow not found")
     return workflow
 
 
@@ -93,3 +94,21 @@ def workflows_using(
     )
     every = Workflow.objects.only("name", "status", "nodes").order_by("name")
     return [w for w in every.iterator() if _references(w, key, value)]
+
+
+_NAMES_TTL_SECONDS = 60.0
+_names: dict[str, tuple[float, str]] = {}
+
+
+def workflow_name(*, workflow_id: Any) -> str:
+    """A workflow's name for metric labels, kept a minute per process: executions end by the
+    thousand, a rename shows within a minute, and this must not cost a query per execution."""
+    key = str(workflow_id)
+    cached = _names.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _NAMES_TTL_SECONDS:
+        return cached[1]
+    name = Workflow.objects.filter(pk=workflow_id).values_list("name", flat=True).first()
+    name = name if name is not None else key  # a deleted workflow keeps its executions
+    _names[key] = (now, name)
+    return name

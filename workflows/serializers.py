@@ -10,6 +10,7 @@ from flowker.sealing import is_sealed, mask_value, unseal
 from flowker.timefmt import format_timestamp
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
+from workflows.validation import definition_warnings
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
 
@@ -133,8 +134,6 @@ class WorkflowActivatedSerializer(WorkflowSerializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
     def to_representation(self, workflow: Workflow) -> dict[str, Any]:
-        from workflows.validation import definition_warnings
-
         body = super().to_representation(workflow)
         body["warnings"] = definition_warnings(workflow.pk, workflow.nodes)
         return body

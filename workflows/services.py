@@ -1,8 +1,7 @@
 """Every write and status change of workflows: validated, audited in the same transaction.
 
 Status transitions read the current status, refuse a wrong one (422 FLK-0102/0103), then
-update conditionally on it: a concurrent change in between makes the loser's UPDATE match no
-row and answer 409 FLK-0350.
+update conditionally on it (flowker.transitions): a lost race answers 409 FLK-0350.
 """
 
 import copy
@@ -10,17 +9,23 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from catalog.building import build_from_template
+from executors.choices import ExecutorConfigStatus
+from executors.models import ExecutorConfiguration
+from executors.services import executor_config_activate
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
+from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
+from flowker.errors import FlowkerError
 from flowker.sealing import FULL_MASK, is_sealed, mask_value, seal, unseal
-from flowker.timefmt import now
+from flowker.transitions import guarded_delete, transition
 from webhooks.services import webhook_routes_clear, webhook_routes_register
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
 from workflows.validation import validate_definition
 
 _NAME_TAKEN = "workflow name already exists"
+LOST_RACE = "FLK-0350"
 
 
 def _audit(event_type: str, action: str, workflow: Workflow, actor: Actor, **extra: Any) -> None:
@@ -58,7 +63,7 @@ def _sealed_nodes(
 
 
 def _name_taken(exc: IntegrityError) -> FlowkerError:
-    return FlowkerError("FLK-0101", _NAME_TAKEN, status=409, fields={"name": "already exists"})
+    return FlowkerError("FLK-0101", _NAME_TAKEN, fields={"name": "already exists"})
 
 
 def workflow_create(
@@ -75,7 +80,7 @@ def workflow_create(
                 edges=edges,
                 metadata=data.get("metadata") or {},
             )
-            _audit("WORKFLOW_CREATED", "CREATE", workflow, actor, **(audit_extra or {}))
+            _audit(EventType.WORKFLOW_CREATED, "CREATE", workflow, actor, **(audit_extra or {}))
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
     return workflow
@@ -83,23 +88,7 @@ def workflow_create(
 
 def _require_status(workflow: Workflow, allowed: tuple[str, ...], code: str, what: str) -> None:
     if workflow.status not in allowed:
-        raise FlowkerError(
-            code, f"cannot {what} a workflow in status {workflow.status}", status=422
-        )
-
-
-def _conditional_update(workflow: Workflow, expected_status: str, **fields: Any) -> None:
-    """UPDATE … WHERE status = expected; 409 FLK-0350 when someone changed it meanwhile."""
-    fields.setdefault("updated_at", now())
-    updated = Workflow.objects.filter(pk=workflow.pk, status=expected_status).update(**fields)
-    if not updated:
-        raise FlowkerError(
-            "FLK-0350",
-            "resource state changed concurrently; retry with latest version",
-            status=409,
-        )
-    for name, value in fields.items():
-        setattr(workflow, name, value)
+        raise FlowkerError(code, f"cannot {what} a workflow in status {workflow.status}")
 
 
 def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -> Workflow:
@@ -110,16 +99,17 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -
     validate_definition(nodes, edges)
     try:
         with transaction.atomic():
-            _conditional_update(
+            transition(
                 workflow,
-                WorkflowStatus.DRAFT,
+                sources=(WorkflowStatus.DRAFT,),
+                lost_race=LOST_RACE,
                 name=data["name"],
                 description=data.get("description") or "",
                 nodes=nodes,
                 edges=edges,
                 metadata={**workflow.metadata, **(data.get("metadata") or {})},
             )
-            _audit("WORKFLOW_UPDATED", "UPDATE", workflow, actor)
+            _audit(EventType.WORKFLOW_UPDATED, "UPDATE", workflow, actor)
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
     return workflow
@@ -128,15 +118,9 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -
 def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
     _require_status(workflow, (WorkflowStatus.DRAFT, WorkflowStatus.INACTIVE), "FLK-0103", "delete")
     with transaction.atomic():
-        deleted, _ = Workflow.objects.filter(pk=workflow.pk, status=workflow.status).delete()
-        if not deleted:
-            raise FlowkerError(
-                "FLK-0350",
-                "resource state changed concurrently; retry with latest version",
-                status=409,
-            )
+        guarded_delete(workflow, sources=(workflow.status,), lost_race=LOST_RACE)
         audit_record(
-            event_type="WORKFLOW_DELETED",
+            event_type=EventType.WORKFLOW_DELETED,
             action="DELETE",
             resource_type="workflow",
             resource_id=workflow.pk,
@@ -157,7 +141,11 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
                 metadata=copy.deepcopy(workflow.metadata),
             )
             _audit(
-                "WORKFLOW_CLONED", "CLONE", clone, actor, **{"workflow.source_id": str(workflow.pk)}
+                EventType.WORKFLOW_CLONED,
+                "CLONE",
+                clone,
+                actor,
+                **{"workflow.source_id": str(workflow.pk)},
             )
     except IntegrityError as exc:
         raise _name_taken(exc) from exc
@@ -167,49 +155,56 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
 def workflow_activate(*, workflow: Workflow, actor: Actor) -> Workflow:
     """draft → active: full validation, webhook routes registered (the database decides
     conflicts), referenced tested executor configurations activated."""
-    from executors.models import ExecutorConfiguration
-    from executors.services import executor_config_activate
 
     definition = validate_definition(workflow.nodes, workflow.edges, activation=True)
     _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0102", "activate")
     with transaction.atomic():
-        _conditional_update(
+        transition(
             workflow,
-            WorkflowStatus.DRAFT,
+            sources=(WorkflowStatus.DRAFT,),
+            lost_race=LOST_RACE,
             status=WorkflowStatus.ACTIVE,
             executor_bindings=definition.executor_bindings,
         )
         webhook_routes_register(workflow=workflow, routes=definition.webhook_routes)
         tested = ExecutorConfiguration.objects.filter(
-            pk__in=definition.executor_config_ids, status="tested"
+            pk__in=definition.executor_config_ids, status=ExecutorConfigStatus.TESTED
         )
         for config in tested:
             executor_config_activate(config=config, actor=actor)
-        _audit("WORKFLOW_ACTIVATED", "ACTIVATE", workflow, actor)
+        _audit(EventType.WORKFLOW_ACTIVATED, "ACTIVATE", workflow, actor)
     return workflow
 
 
 def workflow_deactivate(*, workflow: Workflow, actor: Actor) -> Workflow:
     _require_status(workflow, (WorkflowStatus.ACTIVE,), "FLK-0102", "deactivate")
     with transaction.atomic():
-        _conditional_update(workflow, WorkflowStatus.ACTIVE, status=WorkflowStatus.INACTIVE)
+        transition(
+            workflow,
+            sources=(WorkflowStatus.ACTIVE,),
+            lost_race=LOST_RACE,
+            status=WorkflowStatus.INACTIVE,
+        )
         webhook_routes_clear(workflow=workflow)
-        _audit("WORKFLOW_DEACTIVATED", "DEACTIVATE", workflow, actor)
+        _audit(EventType.WORKFLOW_DEACTIVATED, "DEACTIVATE", workflow, actor)
     return workflow
 
 
 def workflow_draft(*, workflow: Workflow, actor: Actor) -> Workflow:
     _require_status(workflow, (WorkflowStatus.INACTIVE,), "FLK-0102", "move to draft")
     with transaction.atomic():
-        _conditional_update(workflow, WorkflowStatus.INACTIVE, status=WorkflowStatus.DRAFT)
-        _audit("WORKFLOW_DRAFTED", "DRAFT", workflow, actor)
+        transition(
+            workflow,
+            sources=(WorkflowStatus.INACTIVE,),
+            lost_race=LOST_RACE,
+            status=WorkflowStatus.DRAFT,
+        )
+        _audit(EventType.WORKFLOW_DRAFTED, "DRAFT", workflow, actor)
     return workflow
 
 
 def workflow_create_from_template(
     *, template_id: str, params: dict[str, Any], actor: Actor
 ) -> Workflow:
-    from catalog.building import build_from_template
-
     data = build_from_template(template_id=template_id, params=params)
     return workflow_create(data=data, actor=actor, audit_extra={"template.id": template_id})

@@ -1,8 +1,9 @@
 """Validation of a workflow definition (CONTRACT §7): graph rules and node data at save, plus
 the activation rules. One function per shape, used by the API, the admin and templates.
 
-Failures are collected in body order; the error carries the first failure's code and status
-and every failure in `fields`, keyed by its path in the request body (`nodes[3].data.condition`).
+Failures are collected in body order; the error carries the first failure's code (a state
+rule's as a StateRefusal) and every failure in `fields`, keyed by its path in the request
+body (`nodes[3].data.condition`).
 """
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 from catalog import registry
 from catalog.schemas import schema_errors
 from executions.engine.mapping import MappingDefinitionError, compile_mapping, compile_transforms
+from executions.engine.templating import TemplateError, template_paths
 from executors.choices import ExecutorConfigStatus
 from executors.resolution import (
     ResolutionError,
@@ -18,7 +20,7 @@ from executors.resolution import (
     resolve_executor_node,
     schema_data,
 )
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError, StateRefusal
 from flowker.sealing import is_sealed
 from webhooks.services import normalise_path
 from workflows import conditions, graph
@@ -35,7 +37,7 @@ class Failure:
     path: str
     code: str
     message: str
-    status: int = 400
+    refusal: bool = False  # a state rule, not an input error: answered 422 whatever the code
 
 
 @dataclass
@@ -58,7 +60,8 @@ def raise_failures(
     for failure in failures:
         fields.setdefault(failure.path, failure.message)
     text = first.message if len(failures) == 1 else f"{message}: {first.message}"
-    raise FlowkerError(first.code, text, status=first.status, fields=fields)
+    error = StateRefusal if first.refusal else FlowkerError
+    raise error(first.code, text, fields=fields)
 
 
 def validate_definition(
@@ -118,7 +121,7 @@ def _trigger_failures(
     errors = schema_errors(trigger.schema, plain)
     if errors:
         return [
-            Failure(f"{where}.{path}" if path else where, "FLK-0201", reason, 422)
+            Failure(f"{where}.{path}" if path else where, "FLK-0201", reason)
             for path, reason in errors.items()
         ]
     if trigger_type == "webhook":
@@ -186,7 +189,6 @@ def _action_failures(
         output = data.get("output")
         if not isinstance(output, dict):
             return [Failure(f"{where}.output", "FLK-0302", "set_output needs an object `output`")]
-        from executions.engine.templating import TemplateError, template_paths
 
         try:
             template_paths(output, "output")
@@ -202,14 +204,12 @@ def _executor_failures(
     try:
         call = resolve_executor_node(data, bound_statuses=USABLE_EXECUTOR_CONFIGS)
     except ResolutionError as exc:
-        return [
-            Failure(f"{where}.{exc.field}", exc.code, f"node {node_id}: {exc.message}", exc.status)
-        ]
+        return [Failure(f"{where}.{exc.field}", exc.code, f"node {node_id}: {exc.message}")]
     failures: list[Failure] = []
     remainder = schema_data(data)
     if remainder:
         for path, reason in schema_errors(call.executor.schema, remainder).items():
-            failures.append(Failure(f"{where}.{path}", "FLK-0201", reason, 422))
+            failures.append(Failure(f"{where}.{path}", "FLK-0201", reason))
     for key in ("inputMapping", "outputMapping"):
         if data.get(key) is not None:
             try:
@@ -229,7 +229,6 @@ def _executor_failures(
                     "FLK-0252",
                     f"executor configuration {call.executor_config.name!r} is "
                     f"{call.executor_config.status}; it must be tested or active",
-                    422,
                 )
             )
         definition.executor_config_ids.add(call.executor_config.pk)
@@ -256,7 +255,7 @@ def _ambiguity_failures(where: str, node_id: str, call: Any) -> list[Failure]:
             f"node {node_id}: endpoint {call.endpoint_name!r} of provider configuration "
             f"{call.provider_config.name!r} is offered by several executor configurations "
             f"({names}); name one with executorConfigId",
-            422,
+            refusal=True,
         )
     ]
 
@@ -325,31 +324,22 @@ def _branch_failures(where: str, edge: dict[str, Any], source_type: str | None) 
 
 def _activation_failures(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[Failure]:
     if not nodes:
-        return [
-            Failure("nodes", "FLK-0112", "workflow must have at least one node to activate", 422)
-        ]
+        return [Failure("nodes", "FLK-0112", "workflow must have at least one node to activate")]
     triggers = graph.entry_triggers(nodes)
     if len(triggers) != 1:
         return [
-            Failure(
-                "nodes", "FLK-0116", "workflow must have exactly one trigger node to activate", 422
-            )
+            Failure("nodes", "FLK-0116", "workflow must have exactly one trigger node to activate")
         ]
     trigger_id = triggers[0]["id"]
     if graph.incoming(edges).get(trigger_id):
         index = next(i for i, n in enumerate(nodes) if n["id"] == trigger_id)
         return [
-            Failure(
-                f"nodes[{index}]", "FLK-0116", "the trigger node cannot have incoming edges", 422
-            )
+            Failure(f"nodes[{index}]", "FLK-0116", "the trigger node cannot have incoming edges")
         ]
     reachable = graph.reachable_from(trigger_id, edges)
     return [
         Failure(
-            f"nodes[{index}]",
-            "FLK-0119",
-            f"node {node['id']!r} is not reachable from the trigger",
-            422,
+            f"nodes[{index}]", "FLK-0119", f"node {node['id']!r} is not reachable from the trigger"
         )
         for index, node in enumerate(nodes)
         if node["id"] not in reachable

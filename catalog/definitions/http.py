@@ -15,6 +15,7 @@ from catalog.definitions.common import (
     secret_text,
     string_map,
 )
+from executors.runtime.auth import Authenticator, authenticator_from_block
 
 _OIDC_PROPERTIES: dict[str, Any] = {
     "tokenURL": http_url("OAuth 2.0 token endpoint."),
@@ -171,3 +172,10 @@ REQUEST = document(
     title="HTTP request",
     description="Calls an endpoint of an `http` provider.",
 )
+
+
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
+    """The configuration's `authentication: {type, config}` block (the guide's table)."""
+    return authenticator_from_block(
+        config.get("authentication"), config.get("verify_tls", True), owner
+    )

@@ -1,4 +1,5 @@
-"""Midaz, Lerian's core-banking ledger: its provider configuration and its four executors."""
+"""Midaz, Lerian's core-banking ledger: its provider configuration, its four executors, and
+how to call it (each executor's route on one of two components; OIDC or a bearer API key)."""
 
 from typing import Any
 
@@ -12,6 +13,16 @@ from catalog.definitions.common import (
     text,
     uuid_text,
 )
+from executors.runtime.auth import (
+    NO_AUTHENTICATION,
+    Authenticator,
+    HeaderCredential,
+    OAuthAuthenticator,
+    optional_field,
+    required_field,
+    scopes_field,
+)
+from executors.runtime.urls import fill_path, join_url
 
 # The guide's form: one base URL for both components and an API key sent as a bearer token.
 _SHORT_FORM: dict[str, Any] = {
@@ -182,3 +193,61 @@ GET_ACCOUNT_BALANCE = document(
     title="Get Midaz account balance",
     description="GET .../accounts/{accountId}/balances on the transaction component.",
 )
+
+
+_ACCOUNTS = "/v1/organizations/{organization_id}/ledgers/{ledger_id}/accounts"
+# Executor id → (method, base URL key of the long form, path template) (upstream-engine §5.2).
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "midaz.create-transaction": (
+        "POST",
+        "transaction_base_url",
+        "/v1/organizations/{organization_id}/ledgers/{ledger_id}/transactions/json",
+    ),
+    "midaz.create-account": ("POST", "onboarding_base_url", _ACCOUNTS),
+    "midaz.get-account": ("GET", "onboarding_base_url", _ACCOUNTS + "/{accountId}"),
+    "midaz.get-account-balance": (
+        "GET",
+        "transaction_base_url",
+        _ACCOUNTS + "/{accountId}/balances",
+    ),
+}
+
+
+def route(
+    executor_id: str, config: dict[str, Any], node_data: dict[str, Any], body: Any
+) -> tuple[str, str]:
+    """(method, URL) of a Midaz executor call; path parameters come from the provider config,
+    else the node data, else the request body's top level. ValueError when unusable."""
+    try:
+        method, base_key, template = ROUTES[executor_id]
+    except KeyError:
+        raise ValueError(f"unknown midaz executor: {executor_id}") from None
+    key = "base_url" if "base_url" in config else base_key
+    base = config.get(key)
+    if not isinstance(base, str) or not base.strip():
+        raise ValueError(f'missing required field "{key}" in provider config')
+    base = base.strip().rstrip("/")
+    path = fill_path(template, executor_id, config, node_data, body)
+    version = path.lstrip("/").split("/", 1)[0]
+    if base.rsplit("/", 1)[-1] == version:
+        # The guide's short form ends in the version (`…/api/v1`): do not say it twice.
+        path = path.lstrip("/").removeprefix(version)
+    return method, join_url(base, path)
+
+
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
+    """Long form: OIDC client credentials through discovery; short form: Bearer api_key."""
+    auth = config.get("auth")
+    if auth:
+        return OAuthAuthenticator(
+            "oidc_client_credentials",
+            issuer_url=required_field(auth, "midaz auth", "issuer_url"),
+            client_id=required_field(auth, "midaz auth", "client_id"),
+            client_secret=required_field(auth, "midaz auth", "client_secret"),
+            scopes=scopes_field(auth, "midaz auth", []),
+            owner=owner,
+        )
+    api_key = optional_field(config, "api_key")
+    if api_key:
+        return HeaderCredential("bearer", "Authorization", f"Bearer {api_key}")
+    return NO_AUTHENTICATION

@@ -1,4 +1,7 @@
-"""Tracer, Lerian's transaction validation service: its provider configuration and executors."""
+"""Tracer, Lerian's transaction validation service: its provider configuration, its executors
+and its credential (the API key as `X-API-Key`)."""
+
+from typing import Any
 
 from catalog.definitions.common import (
     decimal_text,
@@ -8,6 +11,12 @@ from catalog.definitions.common import (
     secret_text,
     text,
     uuid_text,
+)
+from executors.runtime.auth import (
+    NO_AUTHENTICATION,
+    Authenticator,
+    HeaderCredential,
+    optional_field,
 )
 
 TRANSACTION_TYPES = ["CARD", "WIRE", "PIX", "CRYPTO"]
@@ -113,3 +122,8 @@ LIST_VALIDATIONS = document(
     title="List Tracer validations",
     description="GET /v1/validations: past validation results, filtered and paginated.",
 )
+
+
+def authenticator(config: dict[str, Any], owner: str) -> Authenticator:
+    api_key = optional_field(config, "api_key")
+    return HeaderCredential("api_key", "X-API-Key", api_key) if api_key else NO_AUTHENTICATION

@@ -23,10 +23,6 @@ class Move:
     skip: bool
 
 
-def entry_node(nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((node for node in nodes if node.get("type") == TRIGGER), None)
-
-
 def counted_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every node that gets a step: all but triggers."""
     return [node for node in nodes if node.get("type") != TRIGGER]

@@ -20,7 +20,6 @@ from flowker import crypto, jsoncodec
 
 logger = logging.getLogger("flowker.outbound.auth")
 
-AUTH_TYPES = ("none", "api_key", "bearer", "basic", "oidc_client_credentials", "oidc_user")
 TOKEN_KEY_PREFIX = "oauth-token:"
 DISCOVERY_KEY_PREFIX = "oidc-discovery:"
 LOCK_POLL_SECONDS = 0.05
@@ -365,19 +364,19 @@ class OAuthAuthenticator(Authenticator):
             ) from exc
 
 
-def _required(fields: dict[str, Any], context: str, name: str) -> str:
+def required_field(fields: dict[str, Any], context: str, name: str) -> str:
     value = fields.get(name)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{context} config: {name} is required")
     return value
 
 
-def _optional(fields: dict[str, Any], name: str) -> str | None:
+def optional_field(fields: dict[str, Any], name: str) -> str | None:
     value = fields.get(name)
     return value if isinstance(value, str) and value else None
 
 
-def _scopes(fields: dict[str, Any], context: str, default: list[str]) -> list[str]:
+def scopes_field(fields: dict[str, Any], context: str, default: list[str]) -> list[str]:
     scopes = fields.get("scopes")
     if scopes is None:
         return default
@@ -389,8 +388,8 @@ def _scopes(fields: dict[str, Any], context: str, default: list[str]) -> list[st
 def _oidc(
     auth_type: str, fields: dict[str, Any], verify_tls: bool, owner: str
 ) -> OAuthAuthenticator:
-    token_url = _optional(fields, "tokenURL")
-    issuer_url = _optional(fields, "issuer_url")
+    token_url = optional_field(fields, "tokenURL")
+    issuer_url = optional_field(fields, "issuer_url")
     if not token_url and not issuer_url:
         raise ValueError(f"{auth_type} config: tokenURL (or issuer_url) is required")
     password_grant = auth_type == "oidc_user"
@@ -398,23 +397,23 @@ def _oidc(
         auth_type,
         token_url=token_url,
         issuer_url=issuer_url,
-        client_id=_required(fields, auth_type, "clientID"),
+        client_id=required_field(fields, auth_type, "clientID"),
         client_secret=(
-            _optional(fields, "clientSecret")
+            optional_field(fields, "clientSecret")
             if password_grant
-            else _required(fields, auth_type, "clientSecret")
+            else required_field(fields, auth_type, "clientSecret")
         ),
-        username=_required(fields, auth_type, "username") if password_grant else None,
-        password=_required(fields, auth_type, "password") if password_grant else None,
-        scopes=_scopes(fields, auth_type, ["openid"] if password_grant else []),
+        username=required_field(fields, auth_type, "username") if password_grant else None,
+        password=required_field(fields, auth_type, "password") if password_grant else None,
+        scopes=scopes_field(fields, auth_type, ["openid"] if password_grant else []),
         verify_tls=verify_tls,
         owner=owner,
     )
 
 
 def _api_key(fields: dict[str, Any]) -> Authenticator:
-    name = _required(fields, "api_key", "key")
-    value = _required(fields, "api_key", "value")
+    name = required_field(fields, "api_key", "key")
+    value = required_field(fields, "api_key", "value")
     location = fields.get("location") or "header"
     if location == "header":
         return HeaderCredential("api_key", name, value)
@@ -423,7 +422,7 @@ def _api_key(fields: dict[str, Any]) -> Authenticator:
     raise ValueError("api_key config: location must be 'header' or 'query'")
 
 
-def _from_authentication(authentication: Any, verify_tls: bool, owner: str) -> Authenticator:
+def authenticator_from_block(authentication: Any, verify_tls: bool, owner: str) -> Authenticator:
     """The `authentication: {type, config}` block of an `http` provider configuration."""
     if not authentication:
         return NO_AUTHENTICATION
@@ -434,47 +433,12 @@ def _from_authentication(authentication: Any, verify_tls: bool, owner: str) -> A
     if auth_type == "api_key":
         return _api_key(fields)
     if auth_type == "bearer":
-        token = _required(fields, "bearer", "token")
+        token = required_field(fields, "bearer", "token")
         return HeaderCredential("bearer", "Authorization", f"Bearer {token}")
     if auth_type == "basic":
-        username = _required(fields, "basic", "username")
-        password = _required(fields, "basic", "password")
+        username = required_field(fields, "basic", "username")
+        password = required_field(fields, "basic", "password")
         return HeaderCredential("basic", "Authorization", basic_credentials(username, password))
     if auth_type in ("oidc_client_credentials", "oidc_user"):
         return _oidc(auth_type, fields, verify_tls, owner)
     raise ValueError(f"unknown auth type: {auth_type}")
-
-
-def _midaz(config: dict[str, Any], owner: str) -> Authenticator:
-    """Long form: OIDC client credentials through discovery; short form: Bearer api_key."""
-    auth = config.get("auth")
-    if auth:
-        return OAuthAuthenticator(
-            "oidc_client_credentials",
-            issuer_url=_required(auth, "midaz auth", "issuer_url"),
-            client_id=_required(auth, "midaz auth", "client_id"),
-            client_secret=_required(auth, "midaz auth", "client_secret"),
-            scopes=_scopes(auth, "midaz auth", []),
-            owner=owner,
-        )
-    api_key = _optional(config, "api_key")
-    if api_key:
-        return HeaderCredential("bearer", "Authorization", f"Bearer {api_key}")
-    return NO_AUTHENTICATION
-
-
-def authenticator_for(
-    provider_id: str, config: dict[str, Any], *, owner: str = ""
-) -> Authenticator:
-    """The authenticator of a (decrypted) provider configuration; ValueError when it is unusable.
-    `owner` (the provider configuration's id) scopes its cached OAuth2 tokens."""
-    if provider_id == "http":
-        return _from_authentication(
-            config.get("authentication"), config.get("verify_tls", True), owner
-        )
-    if provider_id == "midaz":
-        return _midaz(config, owner)
-    if provider_id == "tracer":
-        api_key = _optional(config, "api_key")
-        return HeaderCredential("api_key", "X-API-Key", api_key) if api_key else NO_AUTHENTICATION
-    raise ValueError(f"unknown provider: {provider_id}")

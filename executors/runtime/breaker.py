@@ -8,23 +8,24 @@ the storage is unreachable the breaker counts as closed and the call proceeds.
 """
 
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pybreaker
-import redis
 from django.conf import settings
 from django.core.cache import cache
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from flowker import metrics
+from flowker.redis_clients import shared_redis
 
 logger = logging.getLogger("flowker.breaker")
 T = TypeVar("T")
 
 NAMESPACE = "flowker:breaker"
-STATES = (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN)
 
 
 class BreakerOpen(Exception):
@@ -88,30 +89,54 @@ class CircuitCacheStorage(pybreaker.CircuitBreakerStorage):
         cache.set(self._key("opened_at"), value.timestamp(), timeout=None)
 
 
-_redis_client: redis.Redis | None = None
-_breakers: dict[str, pybreaker.CircuitBreaker] = {}
-_last_outage_log = 0.0
+class RedisBreakerStore:
+    """Breaker state in Redis (pybreaker's storage); trial locks are `SET NX` keys."""
 
-
-def _redis() -> redis.Redis:
-    global _redis_client
-    if _redis_client is None:
-        _redis_client = redis.Redis.from_url(
-            settings.REDIS_URL,
-            decode_responses=False,
-            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-    return _redis_client
-
-
-def _storage(key: str) -> pybreaker.CircuitBreakerStorage:
-    if settings.FLOWKER_BREAKER_STORAGE == "redis":
+    def storage(self, key: str) -> pybreaker.CircuitBreakerStorage:
         return pybreaker.CircuitRedisStorage(
-            pybreaker.STATE_CLOSED, _redis(), namespace=f"{NAMESPACE}:{key}"
+            pybreaker.STATE_CLOSED, shared_redis(), namespace=f"{NAMESPACE}:{key}"
         )
-    return CircuitCacheStorage(key)
+
+    def acquire_trial(self, name: str, ttl: int) -> bool:
+        return bool(shared_redis().set(name, b"1", nx=True, ex=ttl))
+
+    def release_trial(self, name: str) -> None:
+        shared_redis().delete(name)
+
+
+class CacheBreakerStore:
+    """Breaker state in the Django cache (the embedded mode's file cache)."""
+
+    def storage(self, key: str) -> pybreaker.CircuitBreakerStorage:
+        return CircuitCacheStorage(key)
+
+    def acquire_trial(self, name: str, ttl: int) -> bool:
+        return cache.add(name, 1, timeout=ttl)
+
+    def release_trial(self, name: str) -> None:
+        cache.delete(name)
+
+
+# FLOWKER_BREAKER_STORAGE → store (the setting is validated in settings.py).
+STORES = {"redis": RedisBreakerStore, "cache": CacheBreakerStore}
+
+
+@functools.cache
+def _store() -> RedisBreakerStore | CacheBreakerStore:
+    """Chosen once per process, from the settings."""
+    return STORES[settings.FLOWKER_BREAKER_STORAGE]()
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """pybreaker's circuit and the storage it counts in (read for state and trial decisions)."""
+
+    circuit: pybreaker.CircuitBreaker
+    storage: pybreaker.CircuitBreakerStorage
+
+
+_breakers: dict[str, Breaker] = {}
+_last_outage_log = 0.0
 
 
 def _log_outage(exc: Exception) -> None:
@@ -121,46 +146,43 @@ def _log_outage(exc: Exception) -> None:
         logger.warning("breaker storage unreachable; treating breakers as closed: %s", exc)
 
 
-def breaker_for(key: str) -> pybreaker.CircuitBreaker | None:
+class _MetricsListener(pybreaker.CircuitBreakerListener):
+    """Counts every state change and publishes the new state at once (beat refreshes it too)."""
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        name = getattr(new_state, "name", str(new_state))
+        metrics.breaker_transition(breaker=cb.name, to=name)
+
+
+def breaker_for(key: str) -> Breaker | None:
     """The breaker for `key`, built lazily; None while its storage is unreachable."""
     breaker = _breakers.get(key)
     if breaker is None:
         try:
-            storage = _storage(key)
+            storage = _store().storage(key)
         except Exception as exc:
             _log_outage(exc)
             return None
-        breaker = pybreaker.CircuitBreaker(
+        circuit = pybreaker.CircuitBreaker(
             fail_max=settings.FLOWKER_BREAKER_FAILURE_THRESHOLD,
             reset_timeout=settings.FLOWKER_BREAKER_RESET_SECONDS,
             state_storage=storage,
             throw_new_error_on_trip=False,
             exclude=[lambda exc: not isinstance(exc, CountsAsFailure)],
             name=key,
+            listeners=[_MetricsListener()],
         )
-        _breakers[key] = breaker
+        breaker = _breakers[key] = Breaker(circuit=circuit, storage=storage)
     return breaker
 
 
-def _trial_lock(key: str, seconds: float) -> bool:
-    name = f"{NAMESPACE}:{key}:trial"
-    ttl = max(1, int(seconds + 1))
-    if settings.FLOWKER_BREAKER_STORAGE == "redis":
-        return bool(_redis().set(name, b"1", nx=True, ex=ttl))
-    return cache.add(name, 1, timeout=ttl)
+def _trial_name(key: str) -> str:
+    return f"{NAMESPACE}:{key}:trial"
 
 
-def _release_trial(key: str) -> None:
-    name = f"{NAMESPACE}:{key}:trial"
-    if settings.FLOWKER_BREAKER_STORAGE == "redis":
-        _redis().delete(name)
-    else:
-        cache.delete(name)
-
-
-def _needs_trial(breaker: pybreaker.CircuitBreaker) -> bool:
+def _needs_trial(breaker: Breaker) -> bool:
     """Open past its reset timeout (the next call is the trial) or already half-open."""
-    storage = breaker._state_storage
+    storage = breaker.storage
     state = storage.state
     if state == pybreaker.STATE_HALF_OPEN:
         return True
@@ -171,7 +193,7 @@ def _needs_trial(breaker: pybreaker.CircuitBreaker) -> bool:
         return True
     elapsed = datetime.datetime.now(opened_at.tzinfo) - opened_at
     if elapsed.total_seconds() < settings.FLOWKER_BREAKER_RESET_SECONDS:
-        raise BreakerOpen(f"circuit open for {breaker.name}")
+        raise BreakerOpen(f"circuit open for {breaker.circuit.name}")
     return True
 
 
@@ -188,15 +210,15 @@ def call_through_breaker(key: str, call: Callable[[], T], *, timeout: float) -> 
     except Exception as exc:
         _log_outage(exc)
         return call()
-    if trial and not _trial_lock(key, timeout):
+    if trial and not _store().acquire_trial(_trial_name(key), max(1, int(timeout + 1))):
         raise BreakerOpen(f"circuit half-open for {key}: a trial call is in flight")
     try:
-        return breaker.call(call)
+        return breaker.circuit.call(call)
     except pybreaker.CircuitBreakerError as exc:
         raise BreakerOpen(f"circuit open for {key}") from exc
     finally:
         if trial:
-            _release_trial(key)
+            _store().release_trial(_trial_name(key))
 
 
 def breaker_state(key: str) -> dict[str, Any]:
@@ -204,7 +226,7 @@ def breaker_state(key: str) -> dict[str, Any]:
     breaker = breaker_for(key)
     if breaker is None:
         return {"state": "unknown", "failures": 0, "openedAt": None}
-    storage = breaker._state_storage
+    storage = breaker.storage
     try:
         opened = storage.opened_at
         return {
@@ -220,5 +242,5 @@ def breaker_state(key: str) -> dict[str, Any]:
 def breaker_close(key: str) -> None:
     breaker = breaker_for(key)
     if breaker is not None:
-        breaker.close()
-        _release_trial(key)
+        breaker.circuit.close()
+        _store().release_trial(_trial_name(key))

@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from executors.runtime.auth import OAuthAuthenticator, TokenError
-from executors.runtime.connections import Connection, connection_for, join_url
+from executors.runtime.connections import Connection, connection_for
 from executors.runtime.http import OutboundRequest, TransportError, send
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError, check_destination
 from executors.runtime.redaction import redact_url
+from executors.runtime.urls import join_url
 from flowker import timefmt
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 SUMMARIES = {
     "passed": "All tests passed - provider configuration connectivity verified",
@@ -76,13 +77,11 @@ def _usable_url(base_url: str, path: str) -> str:
         raise FlowkerError(
             "FLK-0340",
             "provider configuration config missing required field 'base_url'",
-            status=422,
         )
     if not _has_scheme_and_host(base_url):
         raise FlowkerError(
             "FLK-0340",
             "provider configuration base_url is not a URL with scheme and host",
-            status=422,
         )
     return join_url(base_url, path)
 
@@ -96,7 +95,6 @@ def _preflight(destinations: list[tuple[str, str]]) -> None:
             raise FlowkerError(
                 "FLK-0341",
                 f"provider configuration {label} targets a restricted destination: {exc}",
-                status=422,
             ) from exc
 
 
@@ -248,7 +246,7 @@ def connectivity_test(
         connection = connection_for(provider_id, config, owner=owner)
     except ValueError as exc:
         raise FlowkerError(
-            "FLK-0293", f"config validation failed against provider schema: {exc}", status=422
+            "FLK-0293", f"config validation failed against provider schema: {exc}"
         ) from exc
     url = _usable_url(connection.base_url, path)
     destinations = [("base_url", url)]
@@ -263,7 +261,6 @@ def connectivity_test(
         raise FlowkerError(
             "FLK-0341",
             f"provider configuration targets a restricted destination: {exc}",
-            status=422,
         ) from exc
     overall = _overall(stages)
     return {

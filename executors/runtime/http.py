@@ -5,17 +5,15 @@ on an OAuth2 configuration."""
 import codecs
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
 from executors.runtime import policy, redaction, transport
+from executors.runtime.auth import Authenticator
 from executors.runtime.transport import ResponseTooLarge, TransportError
 from flowker import jsoncodec
-
-if TYPE_CHECKING:
-    from executors.runtime.auth import Authenticator
 
 __all__ = ["OutboundRequest", "OutboundResponse", "ResponseTooLarge", "TransportError", "send"]
 
@@ -117,7 +115,7 @@ def _remaining(deadline: float, url: str, timeout: float) -> float:
 
 def _follow_redirects(
     request: OutboundRequest,
-    authenticator: "Authenticator | None",
+    authenticator: Authenticator | None,
     deadline: float,
     timeout: float,
 ) -> transport.RawResponse:
@@ -189,7 +187,7 @@ def _parse_body(content: bytes, content_type: str) -> Any:
 
 
 def send(
-    request: OutboundRequest, *, authenticator: "Authenticator | None" = None
+    request: OutboundRequest, *, authenticator: Authenticator | None = None
 ) -> OutboundResponse:
     """Send `request` through the policy-enforcing transport.
 

@@ -1,7 +1,8 @@
 """The FLK error envelope: one shape for every error the server produces.
 
-`FlowkerError` is raised by services and views; `exception_handler` turns it, DRF's own
-exceptions, dependency outages and unexpected errors into `{"code","title","message"[,"fields"]}`.
+`exception_handler` turns domain errors (`flowker.errors.FlowkerError`, answered with the status
+of their code), DRF's own exceptions, dependency outages and unexpected errors into
+`{"code","title","message"[,"fields"]}`.
 """
 
 import logging
@@ -16,6 +17,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
 from flowker.api.validation import flatten_validation_errors
+from flowker.errors import FlowkerError, StateRefusal, TooManyAttempts
 
 logger = logging.getLogger("flowker.errors")
 
@@ -30,24 +32,60 @@ DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
 RETRY_AFTER_SECONDS = 5
 
 
-class FlowkerError(Exception):
-    """A domain error: carries its FLK code, HTTP status and, for validation, field reasons."""
+# The HTTP status of each domain error code; every other code is a 400.
+STATUS_BY_CODE: dict[str, int] = {
+    "UNAUTHORIZED": 401,
+    "FLK-0003": 404,
+    "FLK-0004": 405,
+    "FLK-0005": 413,
+    "FLK-0006": 503,
+    "FLK-0100": 404,
+    "FLK-0101": 409,
+    "FLK-0102": 422,
+    "FLK-0103": 422,
+    "FLK-0104": 404,
+    "FLK-0112": 422,
+    "FLK-0116": 422,
+    "FLK-0119": 422,
+    "FLK-0200": 404,
+    "FLK-0201": 422,
+    "FLK-0210": 404,
+    "FLK-0230": 404,
+    "FLK-0240": 404,
+    "FLK-0242": 422,
+    "FLK-0250": 404,
+    "FLK-0251": 409,
+    "FLK-0252": 422,
+    "FLK-0290": 404,
+    "FLK-0291": 409,
+    "FLK-0292": 422,
+    "FLK-0293": 422,
+    "FLK-0294": 404,
+    "FLK-0340": 422,
+    "FLK-0341": 422,
+    # A lost transition race, one code per resource (CONTRACT §0).
+    "FLK-0350": 409,
+    "FLK-0351": 409,
+    "FLK-0352": 409,
+    "FLK-0353": 409,
+    "FLK-0361": 404,
+    "FLK-0362": 401,
+    "FLK-0363": 413,
+    "FLK-0401": 403,
+    "FLK-0500": 404,
+    "FLK-0501": 422,
+    "FLK-0502": 422,
+    "FLK-0506": 413,
+    "FLK-0510": 422,
+    "FLK-0511": 422,
+    "FLK-0600": 404,
+    "FLK-9999": 500,
+}
 
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status: int = 400,
-        fields: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields
-        self.headers = headers or {}
+
+def status_for(code: str) -> int:
+    """The HTTP status a domain error with this code answers."""
+    return STATUS_BY_CODE.get(code, 400)
 
 
 def error_body(
@@ -76,8 +114,17 @@ def error_response(
 
 def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Map any exception to (status, envelope, headers). Logs what is unexpected."""
+    if isinstance(exc, TooManyAttempts):
+        return (
+            429,
+            error_body(exc.code, exc.message, 429, exc.fields),
+            {"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, StateRefusal):
+        return 422, error_body(exc.code, exc.message, 422, exc.fields), {}
     if isinstance(exc, FlowkerError):
-        return exc.status, error_body(exc.code, exc.message, exc.status, exc.fields), exc.headers
+        status = status_for(exc.code)
+        return status, error_body(exc.code, exc.message, status, exc.fields), {}
     if isinstance(exc, drf_exceptions.ValidationError):
         code, fields = flatten_validation_errors(exc.detail)
         message = "request validation failed" if code != "FLK-0001" else "invalid request body"

@@ -19,11 +19,22 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
+# What a 409 means on every operation that can answer it.
+CONFLICT = (
+    "Conflict: the name is taken, or the resource's status changed concurrently between "
+    "reading and writing it (a lost transition race; retry with the latest version): "
+    "FLK-0350 workflows, FLK-0351 executor configurations, FLK-0352 provider configurations, "
+    "FLK-0353 executions."
+)
+
+
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     """Error responses for extend_schema(responses=...); 401 and 500 are always possible."""
     wanted = sorted({*statuses, 401, 500})
     return {
-        status: OpenApiResponse(ErrorSerializer, description=HTTPStatus(status).phrase)
+        status: OpenApiResponse(
+            ErrorSerializer, description=CONFLICT if status == 409 else HTTPStatus(status).phrase
+        )
         for status in wanted
     }
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 
 from flowker import jsoncodec
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -37,7 +37,7 @@ class Page:
 
 
 def _bad_query(message: str) -> FlowkerError:
-    return FlowkerError("FLK-0304", message, status=400)
+    return FlowkerError("FLK-0304", message)
 
 
 def parse_limit(params: Any) -> int:
@@ -49,7 +49,7 @@ def parse_limit(params: Any) -> int:
     except ValueError as exc:
         raise _bad_query("invalid limit parameter, expected integer") from exc
     if not 1 <= limit <= MAX_LIMIT:
-        raise FlowkerError("FLK-0309", f"limit must be between 1 and {MAX_LIMIT}", status=400)
+        raise FlowkerError("FLK-0309", f"limit must be between 1 and {MAX_LIMIT}")
     return limit
 
 
@@ -91,7 +91,7 @@ class KeysetPaginator:
             raise _bad_query(f"invalid sortBy, must be one of: {', '.join(sort_fields)}")
         sort_order = (params.get("sortOrder") or "DESC").upper()
         if sort_order not in ("ASC", "DESC"):
-            raise FlowkerError("FLK-0310", "invalid sortOrder, must be ASC or DESC", status=400)
+            raise FlowkerError("FLK-0310", "invalid sortOrder, must be ASC or DESC")
         self.sort_by = sort_by
         self.sort_field = sort_fields[sort_by]
         self.descending = sort_order == "DESC"

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import models
 from rest_framework.views import APIView
 
-from flowker.api.errors import FlowkerError
+from flowker.errors import FlowkerError
 from flowker.timefmt import parse_timestamp
 
 
@@ -14,7 +14,7 @@ def parse_uuid(value: Any, *, what: str = "ID") -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise FlowkerError("FLK-0002", f"invalid {what}", status=400) from exc
+        raise FlowkerError("FLK-0002", f"invalid {what}") from exc
 
 
 # The base of every API view. Path kwargs ending in `id` must be UUIDs, else 400 FLK-0002.
@@ -37,7 +37,7 @@ def enum_param(params: Any, name: str, choices: type[models.TextChoices]) -> str
         return None
     if value not in choices.values:
         allowed = ", ".join(choices.values)
-        raise FlowkerError("FLK-0304", f"invalid {name}, must be one of: {allowed}", status=400)
+        raise FlowkerError("FLK-0304", f"invalid {name}, must be one of: {allowed}")
     return value
 
 
@@ -47,7 +47,7 @@ def timestamp_param(params: Any, name: str, *, code: str = "FLK-0304") -> Any:
         return None
     parsed = parse_timestamp(value)
     if parsed is None:
-        raise FlowkerError(code, f"invalid {name} format, expected RFC3339", status=400)
+        raise FlowkerError(code, f"invalid {name} format, expected RFC3339")
     return parsed
 
 
@@ -58,5 +58,5 @@ def json_body(request: Any) -> Any:
     except ValueError:
         length = 0
     if length <= 0:
-        raise FlowkerError("FLK-0001", "invalid request body: empty", status=400)
+        raise FlowkerError("FLK-0001", "invalid request body: empty")
     return request.data

@@ -10,9 +10,9 @@ from django.utils.cache import add_never_cache_headers
 
 from flowker.actors import actor_from_request
 from flowker.admin_tools import RunActionsMixin
-from flowker.api.errors import FlowkerError
 from flowker.apikeys import services
 from flowker.apikeys.models import ApiKey
+from flowker.errors import FlowkerError
 
 
 class ApiKeyCreateForm(forms.ModelForm):

@@ -5,13 +5,13 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from flowker.api.errors import FlowkerError
 from flowker.api.openapi import errors, paginated
 from flowker.api.pagination import KeysetPaginator
 from flowker.api.views import FlowkerAPIView, enum_param, parse_uuid, timestamp_param
 from flowker.audit import selectors, services
 from flowker.audit.choices import Action, EventType, ResourceType, Result
 from flowker.audit.serializers import AuditEventSerializer, ChainVerificationSerializer
+from flowker.errors import FlowkerError
 
 _LIST_PARAMS = [
     OpenApiParameter("eventType", enum=EventType.values),
@@ -53,7 +53,7 @@ class AuditEventListView(FlowkerAPIView):
         if params.get("resourceId"):
             filters["resourceId"] = parse_uuid(params["resourceId"], what="resourceId")
         if filters["dateFrom"] and filters["dateTo"] and filters["dateFrom"] > filters["dateTo"]:
-            raise FlowkerError("FLK-0308", "dateFrom must be before dateTo", status=400)
+            raise FlowkerError("FLK-0308", "dateFrom must be before dateTo")
         paginator = KeysetPaginator(
             params=params,
             sort_fields={"timestamp": "created_at"},

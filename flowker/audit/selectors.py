@@ -4,14 +4,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from flowker.api.errors import FlowkerError
 from flowker.audit.models import AuditEvent
+from flowker.errors import FlowkerError
 
 
 def audit_event_get(*, event_id: Any) -> AuditEvent:
     event = AuditEvent.objects.filter(event_id=event_id).first()
     if event is None:
-        raise FlowkerError("FLK-0600", "audit entry not found", status=404)
+        raise FlowkerError("FLK-0600", "audit entry not found")
     return event
 
 

@@ -391,7 +391,7 @@ def _breaker_row(page, key):
 
 def _open(key, failures=5):
     """Open a breaker the way the engine's breaker would have: through its shared storage."""
-    storage = breaker_for(key)._state_storage
+    storage = breaker_for(key).storage
     storage.opened_at = OPENED_AT
     storage.state = "open"
     for _ in range(failures):

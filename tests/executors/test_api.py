@@ -260,7 +260,7 @@ def test_list_filters_sorts_and_pages(client_api, provider):
     make_executor_config(
         tracer,
         "beta",
-        executorId="tracer.validate-transaction",
+        executor_id="tracer.validate-transaction",
         endpoints=[{"name": "validate", "method": "POST", "path": "/v1/validations"}],
     )
     make_executor_config(None, "gamma")

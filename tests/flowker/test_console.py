@@ -62,7 +62,7 @@ def test_home_shows_failures_open_breakers_with_next_trial_and_health(admin_clie
     failed = _failed(workflow, "FLK-0507")
     provider = make_provider_config()
     key = breaker_key("provider", provider.pk)
-    storage = breaker_for(key)._state_storage
+    storage = breaker_for(key).storage
     storage.opened_at = datetime.datetime(2025, 3, 1, 13, 45, 10, tzinfo=datetime.UTC)
     storage.state = "open"
 
@@ -210,7 +210,7 @@ def test_provider_page_resets_its_breaker_and_lists_the_workflows_using_it(opera
     provider = make_provider_config()
     workflow = workflow_create(data=guide_workflow(provider.pk), actor=Actor.system())
     key = breaker_key("provider", provider.pk)
-    breaker_for(key)._state_storage.state = "open"
+    breaker_for(key).storage.state = "open"
     url = f"/admin/providers/providerconfiguration/{provider.pk}/"
 
     response = operator_client.post(f"{url}act/reset_breaker/", follow=True)

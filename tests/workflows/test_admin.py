@@ -8,8 +8,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
 from flowker.audit.models import AuditEvent
+from flowker.errors import FlowkerError
 from flowker.sealing import unseal
 from webhooks.models import WebhookRoute
 from workflows import services
@@ -224,7 +224,7 @@ def test_a_save_that_loses_a_race_shows_the_service_error_instead_of_success(
     workflow = _create()
 
     def changed_meanwhile(**kwargs):
-        raise FlowkerError("FLK-0350", "resource state changed concurrently", status=409)
+        raise FlowkerError("FLK-0350", "resource state changed concurrently")
 
     monkeypatch.setattr(services, "workflow_update", changed_meanwhile)
     response = admin_client.post(_change_url(workflow), _form(name="renamed"), follow=True)

@@ -579,14 +579,15 @@ def test_activation_refuses_untested_executor_config(client_api, provider):
 
 def test_a_transition_that_lost_a_race_is_409_flk_0350(guide):
     from flowker.actors import Actor
-    from flowker.api.errors import FlowkerError
+    from flowker.api.errors import status_for
+    from flowker.errors import FlowkerError
     from workflows.services import workflow_activate, workflow_create
 
     workflow = workflow_create(data=guide, actor=Actor.system())
     Workflow.objects.filter(pk=workflow.pk).update(status="inactive")  # changed meanwhile
     with pytest.raises(FlowkerError) as raised:
         workflow_activate(workflow=workflow, actor=Actor.system())  # still reads "draft"
-    assert (raised.value.code, raised.value.status) == ("FLK-0350", 409)
+    assert (raised.value.code, status_for(raised.value.code)) == ("FLK-0350", 409)
     assert not WebhookRoute.objects.exists()
 
 

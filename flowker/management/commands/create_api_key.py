@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flowker.actors import Actor
-from flowker.api.errors import FlowkerError
 from flowker.apikeys.services import api_key_create
+from flowker.errors import FlowkerError
 
 
 class Command(BaseCommand):

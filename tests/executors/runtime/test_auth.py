@@ -9,13 +9,8 @@ import time
 
 import pytest
 
-from executors.runtime.auth import (
-    OAuthAuthenticator,
-    TokenError,
-    authenticator_for,
-    usable_seconds,
-)
-from executors.runtime.connections import connection_for
+from executors.runtime.auth import OAuthAuthenticator, TokenError, usable_seconds
+from executors.runtime.connections import authenticator_for, connection_for
 from executors.runtime.http import send
 from flowker import crypto, jsoncodec
 from tests.support.stub_server import StubResponse, closed_port

@@ -3,8 +3,10 @@ parameter precedence) and the credentials Midaz and Tracer calls carry."""
 
 import pytest
 
-from executors.runtime.connections import connection_for, join_url, midaz_call
+from catalog.definitions.midaz import route as midaz_call
+from executors.runtime.connections import connection_for
 from executors.runtime.http import send
+from executors.runtime.urls import join_url
 from tests.support.stub_server import StubResponse
 
 ORG = "0190b0f8-1111-7000-8000-000000000001"

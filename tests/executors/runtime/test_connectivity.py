@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from executors.runtime.connectivity import connectivity_test
-from flowker.api.errors import FlowkerError
+from flowker.api.errors import status_for
+from flowker.errors import FlowkerError
 from tests.support.stub_server import StubResponse, StubServer, closed_port
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -265,7 +266,7 @@ def test_no_usable_base_url_is_flk_0340(stub_server, config):
     with pytest.raises(FlowkerError) as raised:
         connectivity_test("http", config)
 
-    assert (raised.value.code, raised.value.status) == ("FLK-0340", 422)
+    assert (raised.value.code, status_for(raised.value.code)) == ("FLK-0340", 422)
 
 
 def test_midaz_without_any_base_url_is_flk_0340():
@@ -283,7 +284,7 @@ def test_policy_refusal_is_flk_0341_and_nothing_is_sent(stub_server, settings, h
     with pytest.raises(FlowkerError) as raised:
         connectivity_test("http", {"base_url": f"http://{host}:{stub_server.port}"})
 
-    assert (raised.value.code, raised.value.status) == ("FLK-0341", 422)
+    assert (raised.value.code, status_for(raised.value.code)) == ("FLK-0341", 422)
     assert "FLOWKER_OUTBOUND_ALLOW_PRIVATE" in raised.value.message
     assert stub_server.requests() == []
 
@@ -348,5 +349,5 @@ def test_unusable_authentication_config_is_flk_0293(stub_server):
     with pytest.raises(FlowkerError) as raised:
         connectivity_test("http", config)
 
-    assert (raised.value.code, raised.value.status) == ("FLK-0293", 422)
+    assert (raised.value.code, status_for(raised.value.code)) == ("FLK-0293", 422)
     assert stub_server.requests() == []

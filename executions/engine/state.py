@@ -1,0 +1,127 @@
+"""What the engine holds while it advances an execution: the leased execution and its steps
+(the walk's view of them and the context mappings read), and how a step is persisted."""
+
+import copy
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from executions.choices import StepStatus
+from executions.engine.mapping import apply_workflow_updates
+from executions.engine.walk import StepView
+from executions.models import Execution, ExecutionStep
+
+
+class NodeFailure(Exception):
+    """A node failed: the execution fails with this code (FLK-0504/0507/0512)."""
+
+    def __init__(self, code: str, message: str, node_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.node_id = code, message, node_id
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    """The node's next attempt is scheduled for `at`; this task stops here."""
+
+    at: datetime.datetime
+
+
+@dataclass
+class Run:
+    execution: Execution
+    token: str  # the lease owner
+    steps: dict[str, ExecutionStep] = field(default_factory=dict)
+
+    @property
+    def next_step_number(self) -> int:
+        return len(self.steps) + 1
+
+    def views(self) -> dict[str, StepView]:
+        return {
+            node_id: StepView(step.status, (step.output or {}).get("branchTaken"))
+            for node_id, step in self.steps.items()
+        }
+
+    def context(self) -> dict[str, Any]:
+        """`workflow` (the input with outputMapping writes applied) plus each node's output."""
+        ordered = sorted(self.steps.values(), key=lambda s: s.step_number)
+        workflow = copy.deepcopy(self.execution.input_data)
+        for step in ordered:
+            if step.workflow_updates:
+                workflow = apply_workflow_updates(workflow, step.workflow_updates)
+        context: dict[str, Any] = {"workflow": workflow}
+        for step in ordered:
+            if step.status == StepStatus.COMPLETED:
+                context[step.node_id] = step.output
+        return context
+
+
+def step_name(node: dict[str, Any]) -> str:
+    return (node.get("name") or f"{node.get('type', 'node')}_{node['id']}")[:120]
+
+
+def _ms(start: datetime.datetime, end: datetime.datetime) -> int:
+    return max(0, round((end - start).total_seconds() * 1000))
+
+
+def record_step(
+    run: Run,
+    node: dict[str, Any],
+    status: str,
+    *,
+    started: datetime.datetime,
+    output: Any = None,
+    step_input: Any = None,
+    error: tuple[str, str] | None = None,
+) -> ExecutionStep:
+    """Persist a step that finished in one go (conditional, action, transform, skipped)."""
+    finished = timezone.now()
+    step = ExecutionStep.objects.create(
+        execution=run.execution,
+        step_number=run.next_step_number,
+        node_id=node["id"],
+        node_type=node.get("type", ""),
+        step_name=step_name(node),
+        status=status,
+        input=step_input,
+        output=output,
+        error_code=error[0] if error else "",
+        error_message=error[1] if error else "",
+        started_at=started,
+        completed_at=finished,
+        duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
+    )
+    run.steps[node["id"]] = step
+    return step
+
+
+def start_step(run: Run, node: dict[str, Any], step_input: Any) -> ExecutionStep:
+    """The running step of an executor node: created on its first attempt, resumed after."""
+    step = run.steps.get(node["id"])
+    if step is not None:
+        return step
+    step = ExecutionStep.objects.create(
+        execution=run.execution,
+        step_number=run.next_step_number,
+        node_id=node["id"],
+        node_type="executor",
+        step_name=step_name(node),
+        status=StepStatus.RUNNING,
+        input=step_input,
+        started_at=timezone.now(),
+    )
+    run.steps[node["id"]] = step
+    return step
+
+
+def finish_step(step: ExecutionStep, status: str, **fields: Any) -> None:
+    step.status = status
+    step.completed_at = timezone.now()
+    step.duration_ms = _ms(step.started_at, step.completed_at)
+    step.retry_at = None
+    for name, value in fields.items():
+        setattr(step, name, value)
+    step.save()

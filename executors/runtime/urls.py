@@ -1,0 +1,31 @@
+"""Building provider URLs: a base URL joined with a path, and path templates filled with
+escaped parameters (so a value can never climb out of its segment)."""
+
+from string import Formatter
+from typing import Any
+from urllib.parse import quote
+
+
+def join_url(base: str, path: str) -> str:
+    """`base` and `path` with exactly one `/` between them; an empty path leaves `base` as is."""
+    if not path:
+        return base
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _path_parameter(name: str, executor_id: str, sources: tuple[dict[str, Any], ...]) -> str:
+    for source in sources:
+        value = source.get(name)
+        if isinstance(value, str) and value:
+            if value in (".", ".."):
+                raise ValueError(f'invalid path parameter "{name}" for executor {executor_id}')
+            return quote(value, safe="")
+    raise ValueError(f'missing required path parameter "{name}" for executor {executor_id}')
+
+
+def fill_path(template: str, executor_id: str, *sources: Any) -> str:
+    """`template` with each `{name}` taken from the first source (a dict) that has it as a
+    non-empty string, percent-escaped; ValueError naming the parameter when none has it."""
+    dicts = tuple(source for source in sources if isinstance(source, dict))
+    names = [name for _, name, _, _ in Formatter().parse(template) if name]
+    return template.format(**{name: _path_parameter(name, executor_id, dicts) for name in names})
