@@ -76,3 +76,16 @@ def run_to_end(client: Any, workflow_id: str, input_data: Any = None) -> dict[st
     started = start(client, workflow_id, input_data)
     assert started.status_code == 201, started.content
     return wait_terminal(client, started.json()["executionId"])
+
+
+def wait_all_terminal(timeout: float = 30) -> None:
+    """Wait until the worker has ended every execution, so a test's teardown (TRUNCATE) never
+    races the worker still writing one of them."""
+    from executions.choices import ACTIVE
+    from executions.models import Execution
+
+    deadline = time.monotonic() + timeout
+    while Execution.objects.filter(status__in=ACTIVE).exists():
+        if time.monotonic() > deadline:
+            raise AssertionError("executions still running at teardown")
+        time.sleep(0.05)

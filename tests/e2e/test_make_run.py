@@ -67,6 +67,8 @@ def make_run(tmp_path):
             "DJANGO_SECRET_KEY",
             "FLOWKER_ENCRYPTION_KEY",
             "TEST_DATABASE_URL",
+            # The suite's metrics folder: make run empties the one it is given.
+            "PROMETHEUS_MULTIPROC_DIR",
         }
     }
     env.update(

@@ -5,7 +5,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from tests.e2e.helpers import activate, wait_terminal
+from tests.e2e.helpers import activate, wait_all_terminal, wait_terminal
 from tests.factories import guide_workflow, make_provider_config, with_webhook
 from tests.support.stub_server import StubResponse
 
@@ -13,13 +13,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def hook(stub_server, client_api):
+def hook(worker, stub_server, client_api):
+    """The guide's workflow behind a token-checked route. The executions a test starts are
+    run to their end before teardown flushes the tables under the worker."""
     stub_server.on("POST", "/score-transaction", StubResponse(200, {"score": 10}))
     provider = make_provider_config(base_url=stub_server.url)
     body = with_webhook(
         guide_workflow(provider.pk), path="payments/received", verify_token="my-secret-token"
     )
-    return activate(client_api, body)
+    yield activate(client_api, body)
+    wait_all_terminal()
 
 
 def test_guide_webhook_example_runs_with_its_token_and_no_api_key(
