@@ -256,14 +256,17 @@ def _api_key(env: dict[str, str]) -> str:
         "import django; django.setup()\n"
         "from flowker.actors import Actor\n"
         "from flowker.apikeys.services import api_key_create\n"
-        "print(api_key_create(name='bench', actor=Actor.system())[1])\n"
+        "import time\n"
+        "print(api_key_create(name=f'bench-{time.time_ns()}', actor=Actor.system())[1])\n"
     )
     import subprocess
 
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=harness.REPO, env=env, capture_output=True,
-        text=True, check=True,
+        text=True, check=False,
     )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create the bench API key:\n{done.stderr[-2000:]}")
     return done.stdout.strip().splitlines()[-1]
 
 
