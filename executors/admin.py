@@ -23,7 +23,6 @@ from flowker.admin_tools import (
 )
 from flowker.api.errors import envelope_for
 from flowker.errors import FlowkerError
-from workflows.selectors import workflows_using
 
 FIELD_MAP = {
     "name": "name",
@@ -150,9 +149,6 @@ class ExecutorConfigAdmin(ConfigurationPageMixin, ServiceRefusalsMixin, admin.Mo
         ),
         "enable": _button(services.executor_config_enable, "Enable", "Enabled", Status.DISABLED),
     }
-
-    def workflows_using(self, obj: ExecutorConfiguration) -> list[Any]:
-        return workflows_using(executor_config_id=obj.pk)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: ExecutorConfiguration) -> str:

@@ -17,6 +17,7 @@ from flowker.actors import Actor
 from flowker.admin_site import guarded
 from flowker.admin_tools import RunActionsMixin, badge, moment, run_for_each
 from flowker.permissions import RUN_ACTIONS
+from workflows.selectors import workflows_using
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class ConfigurationPageMixin(RunActionsMixin):
     buttons: dict[str, ConfigButton] = {}
 
     def workflows_using(self, obj: Any) -> list[Any]:
-        raise NotImplementedError
+        """Workflows whose nodes reference this configuration (by its kind's id key)."""
+        return workflows_using(**{f"{self.breaker_kind}_config_id": obj.pk})
 
     def related_rows(self, obj: Any) -> list[tuple[str, str | None]]:
         """(text, url) of other rows that use this configuration, besides workflows."""

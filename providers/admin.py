@@ -25,7 +25,6 @@ from providers import services
 from providers.choices import ProviderConfigStatus
 from providers.models import ProviderConfiguration
 from providers.serializers import masked_config
-from workflows.selectors import workflows_using
 
 FIELD_MAP = {"name": "name", "config": "config", "description": "description"}
 
@@ -89,9 +88,6 @@ class ProviderConfigAdmin(ConfigurationPageMixin, ServiceRefusalsMixin, admin.Mo
         "enable": ConfigButton("Enable", "Enabled", _enable, (ProviderConfigStatus.DISABLED,)),
         "disable": ConfigButton("Disable", "Disabled", _disable, (ProviderConfigStatus.ACTIVE,)),
     }
-
-    def workflows_using(self, obj: ProviderConfiguration) -> list[Any]:
-        return workflows_using(provider_config_id=obj.pk)
 
     def related_rows(self, obj: ProviderConfiguration) -> list[tuple[str, str | None]]:
         return [(name, None) for name in executor_config_names_using(provider_config_id=obj.pk)]
