@@ -114,7 +114,10 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     # Persistent connections: opening one per request or task doubles the cost of a call.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No `SELECT 1` before every request and task: a connection that broke fails the one
+    # request that finds it, and Django drops it at the end of that request (it checks
+    # connections that saw an error). Set DB_CONN_HEALTH_CHECKS=true to check before each use.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
 else:
     DATABASES = {
         "default": {
@@ -209,6 +212,13 @@ CELERY_BEAT_SCHEDULE = {
     "execution-reaper": {
         "task": "executions.reap",
         "schedule": env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5),
+        "options": {"expires": 30},
+    },
+    # Links the audit rows committed since the last pass into the hash chain (writers insert
+    # them unsealed, so no audited write waits for a chain lock).
+    "audit-seal": {
+        "task": "audit.seal",
+        "schedule": env.float("FLOWKER_AUDIT_SEAL_SECONDS", default=2),
         "options": {"expires": 30},
     },
     # Verifies the audit chain up to its newest event and records a checkpoint there: a verify

@@ -3,11 +3,11 @@
 from typing import Any
 
 from flowker.actors import Actor
-from flowker.audit.services import audit_record
+from flowker.audit.services import audit_record, audit_seal
 from tests.guide import guide_workflow, with_webhook  # noqa: F401 - shared by the tests
 
 
-def make_audit_event(**overrides: Any):
+def make_audit_event(*, seal: bool = True, **overrides: Any):
     fields: dict[str, Any] = {
         "event_type": "API_KEY_CREATED",
         "action": "CREATE",
@@ -17,7 +17,11 @@ def make_audit_event(**overrides: Any):
         "metadata": {"n": 1},
     }
     fields.update(overrides)
-    return audit_record(**fields)
+    event = audit_record(**fields)
+    if seal:  # as beat's sealer would, soon after the commit
+        audit_seal()
+        event.refresh_from_db()
+    return event
 
 
 def make_provider_config(name: str = "FraudShield", provider_id: str = "http", **config: Any):

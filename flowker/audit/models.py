@@ -14,7 +14,9 @@ class AppendOnlyError(Exception):
 
 
 class AuditEvent(models.Model):
-    # The internal sequence orders the chain; event_id is the public identifier.
+    # event_id is the public identifier. The chain is ordered by chain_position, given when the
+    # sealer (flowker.audit.services.audit_seal) links the committed row into it; until then
+    # chain_position is NULL and hash empty.
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField("event id", default=new_id, unique=True, editable=False)
     event_type = models.CharField("event type", max_length=40, choices=EventType.choices)
@@ -32,8 +34,9 @@ class AuditEvent(models.Model):
         "metadata", default=dict, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder
     )
     created_at = models.DateTimeField("timestamp")
-    hash = models.CharField("hash", max_length=64)
+    hash = models.CharField("hash", max_length=64, blank=True, default="")
     previous_hash = models.CharField("previous hash", max_length=64, null=True, blank=True)
+    chain_position = models.BigIntegerField("chain position", null=True, blank=True, unique=True)
 
     class Meta:
         db_table = "audit_events"
@@ -44,6 +47,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["event_type", "created_at"], name="audit_type_idx"),
             models.Index(fields=["resource_type", "resource_id"], name="audit_resource_idx"),
             models.Index(fields=["actor_type", "actor_id"], name="audit_actor_idx"),
+            models.Index(
+                fields=["id"],
+                name="audit_unsealed_idx",
+                condition=models.Q(chain_position__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

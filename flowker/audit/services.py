@@ -1,8 +1,13 @@
-"""Writing and verifying the audit trail.
+"""Writing, sealing and verifying the audit trail.
 
 `audit_record` runs inside the caller's transaction, so the audit row commits or rolls back
-with the change it records. Call it last in the transaction: it takes the chain lock
-(PostgreSQL advisory lock; on SQLite the write transaction itself), which is held until commit.
+with the change it records. It is one INSERT and takes no lock: the row is written unsealed.
+`audit_seal` (beat, every FLOWKER_AUDIT_SEAL_SECONDS; and before every verify) links committed
+unsealed rows into the hash chain, in id order, under the chain lock (a PostgreSQL advisory lock;
+on SQLite the write transaction itself), so only one sealer extends the chain at a time and it
+cannot fork. A row whose transaction is still in flight is invisible to the sealer and is sealed
+by a later pass, after the rows sealed before it: the chain order is the sealing order
+(`chain_position`), never a guess about which ids may still commit.
 """
 
 import hashlib
@@ -16,8 +21,10 @@ from flowker.actors import Actor
 from flowker.audit.models import AuditCheckpoint, AuditEvent
 from flowker.timefmt import format_timestamp_micro, now
 
-# Key of the transaction-scoped advisory lock that serialises chain appends.
+# Key of the transaction-scoped advisory lock that serialises sealing.
 AUDIT_CHAIN_LOCK = 314159265
+# Rows linked per sealing transaction (a pass repeats until none are left).
+SEAL_BATCH = 2000
 
 
 def compute_hash(event: AuditEvent) -> str:
@@ -51,28 +58,58 @@ def audit_record(
     metadata: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    event = AuditEvent(
+        event_type=event_type,
+        action=action,
+        result=result,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        actor_type=actor.type,
+        actor_id=actor.id[:255],
+        actor_ip=actor.ip,
+        context=_normalised(context or {}),
+        metadata=_normalised(metadata or {}),
+        created_at=now(),
+    )
+    # No savepoint: an INSERT that fails fails the caller's transaction, as it should.
+    event.save(force_insert=True)
+    return event
+
+
+def audit_seal() -> int:
+    """Link every committed unsealed row into the chain, oldest id first; the number sealed."""
+    total = 0
+    while True:
+        sealed = _seal_batch()
+        total += sealed
+        if sealed < SEAL_BATCH:
+            return total
+
+
+def _seal_batch() -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        event = AuditEvent(
-            event_type=event_type,
-            action=action,
-            result=result,
-            resource_type=resource_type,
-            resource_id=str(resource_id),
-            actor_type=actor.type,
-            actor_id=actor.id[:255],
-            actor_ip=actor.ip,
-            context=_normalised(context or {}),
-            metadata=_normalised(metadata or {}),
-            created_at=now(),
-            previous_hash=previous,
+        rows = list(
+            AuditEvent.objects.filter(chain_position__isnull=True).order_by("id")[:SEAL_BATCH]
         )
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        return event
+        if not rows:
+            return 0
+        last = (
+            AuditEvent.objects.filter(chain_position__isnull=False)
+            .order_by("-chain_position")
+            .values_list("chain_position", "hash")
+            .first()
+        )
+        position, previous = last if last is not None else (0, None)
+        for row in rows:
+            position += 1
+            row.chain_position, row.previous_hash = position, previous
+            row.hash = compute_hash(row)
+            previous = row.hash
+        AuditEvent.objects.bulk_update(rows, ["chain_position", "previous_hash", "hash"])
+        return len(rows)
 
 
 def _normalised(value: dict[str, Any]) -> dict[str, Any]:
@@ -95,14 +132,23 @@ def audit_verify(*, event: AuditEvent, full: bool = False) -> ChainVerification:
     it was verified when it was recorded, and its row is checked again (contents and hash), so
     a request costs the events written since, not the whole trail. `full` starts at the first
     event and is the only check that sees a row changed before the latest checkpoint.
-    A chain found valid gets a checkpoint at `event`.
+    A chain found valid gets a checkpoint at `event`. Committed rows are sealed first; an
+    event that is still unsealed after that (its transaction had not committed) is reported as
+    such, not as a break.
     """
+    audit_seal()
+    if event.chain_position is None:
+        event = AuditEvent.objects.filter(pk=event.pk).first() or event
+    if event.chain_position is None:
+        return ChainVerification(
+            False, 0, None, f"event {event.event_id} is not sealed into the chain yet"
+        )
     start = None
     if not full:
         start = (
-            AuditCheckpoint.objects.filter(event_id__lte=event.id)
+            AuditCheckpoint.objects.filter(event__chain_position__lte=event.chain_position)
             .select_related("event")
-            .order_by("-event_id")
+            .order_by("-event__chain_position")
             .first()
         )
     expected_previous: str | None = None
@@ -113,10 +159,12 @@ def audit_verify(*, event: AuditEvent, full: bool = False) -> ChainVerification:
         checked = start.events_checked
         if anchor.hash != start.hash or compute_hash(anchor) != anchor.hash:
             return _broken(anchor, checked, "event changed since the chain was verified up to it")
-        expected_previous, after = anchor.hash, anchor.id
+        expected_previous, after = anchor.hash, anchor.chain_position
     rows = (
-        AuditEvent.objects.filter(id__gt=after, id__lte=event.id)
-        .order_by("id")
+        AuditEvent.objects.filter(
+            chain_position__gt=after, chain_position__lte=event.chain_position
+        )
+        .order_by("chain_position")
         .iterator(chunk_size=2000)
     )
     for row in rows:
@@ -132,8 +180,11 @@ def audit_verify(*, event: AuditEvent, full: bool = False) -> ChainVerification:
 
 
 def audit_verify_latest(*, full: bool = False) -> ChainVerification | None:
-    """Verify the chain up to its newest event (None when the trail is empty)."""
-    latest = AuditEvent.objects.order_by("-id").first()
+    """Verify the chain up to its newest sealed event (None when the trail is empty)."""
+    audit_seal()
+    latest = (
+        AuditEvent.objects.filter(chain_position__isnull=False).order_by("-chain_position").first()
+    )
     return None if latest is None else audit_verify(event=latest, full=full)
 
 

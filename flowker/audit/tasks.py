@@ -1,14 +1,22 @@
-"""Beat's audit job: keeps a recent checkpoint, so a verify request recomputes only the events
-written since the last run, and publishes the outcome as metrics an alert can watch."""
+"""Beat's audit jobs: the sealer links committed rows into the hash chain (every
+FLOWKER_AUDIT_SEAL_SECONDS), and the checkpoint keeps a recent verified point, so a verify request
+recomputes only the events written since the last run, and publishes the outcome as metrics an
+alert can watch."""
 
 import logging
 
 from celery import shared_task
 
 from flowker import metrics
-from flowker.audit.services import audit_verify_latest
+from flowker.audit.services import audit_seal, audit_verify_latest
 
 logger = logging.getLogger("flowker.audit")
+
+
+@shared_task(name="audit.seal", acks_late=False)
+def seal() -> int:
+    """Link the rows committed since the last pass into the chain (one sealer at a time)."""
+    return audit_seal()
 
 
 @shared_task(name="audit.checkpoint", acks_late=False)

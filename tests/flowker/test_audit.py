@@ -16,7 +16,13 @@ from django.db import IntegrityError, InternalError, ProgrammingError, connectio
 
 from flowker.actors import Actor
 from flowker.audit.models import AppendOnlyError, AuditCheckpoint, AuditEvent
-from flowker.audit.services import audit_record, audit_verify, audit_verify_latest, compute_hash
+from flowker.audit.services import (
+    audit_record,
+    audit_seal,
+    audit_verify,
+    audit_verify_latest,
+    compute_hash,
+)
 from tests.factories import make_audit_event
 
 DB_REFUSALS = (InternalError, IntegrityError, ProgrammingError)
@@ -242,7 +248,7 @@ def test_the_beat_job_checkpoints_the_newest_event_and_reports_a_break(caplog):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_produce_one_chain():
+def test_concurrent_writers_and_sealers_produce_one_chain():
     errors: list[BaseException] = []
 
     def writer(index: int) -> None:
@@ -262,13 +268,24 @@ def test_concurrent_writers_produce_one_chain():
         finally:
             connection.close()
 
+    def sealer() -> None:
+        try:
+            for _ in range(5):
+                audit_seal()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    threads += [threading.Thread(target=sealer) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors
-    rows = list(AuditEvent.objects.order_by("id"))
+    audit_seal()
+    rows = list(AuditEvent.objects.order_by("chain_position"))
     assert len(rows) == 30
     previous = None
     for row in rows:
@@ -339,3 +356,73 @@ def test_list_date_range_is_inclusive(client_api):
     stamp = event.created_at.isoformat()
     response = client_api.get("/v1/audit-events", {"dateFrom": stamp, "dateTo": stamp})
     assert [e["eventId"] for e in response.json()["items"]] == [str(event.event_id)]
+
+
+@pytest.mark.django_db
+def test_an_audited_write_is_one_insert_and_the_sealer_links_it_later(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        event = make_audit_event(seal=False)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.chain_position, stored.hash, stored.previous_hash) == (None, "", None)
+    assert audit_seal() == 1
+    stored.refresh_from_db()
+    assert stored.chain_position == 1 and stored.previous_hash is None
+    assert stored.hash == compute_hash(stored)
+    assert audit_seal() == 0
+
+
+@pytest.mark.django_db
+def test_the_database_lets_only_sealing_through_and_only_once():
+    event = make_audit_event(seal=False)
+    # Sealing may not change what the row recorded ...
+    with pytest.raises(DB_REFUSALS, match="not allowed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_events SET chain_position = 1, hash = %s, result = 'FAILED' "
+                "WHERE id = %s",
+                ["a" * 64, event.pk],
+            )
+    audit_seal()
+    # ... and a sealed row cannot be sealed again (re-linked or re-hashed).
+    with pytest.raises(DB_REFUSALS, match="not allowed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_events SET chain_position = 7, hash = %s WHERE id = %s",
+                ["b" * 64, event.pk],
+            )
+    assert audit_verify(event=AuditEvent.objects.get(pk=event.pk)).is_valid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_commits_late_is_sealed_after_the_rows_sealed_before_it():
+    """The in-flight transaction took the lower id; the sealer cannot see its row, so it seals
+    what is committed and links the late row after it, instead of leaving a gap or a fork."""
+    inserted, release = threading.Event(), threading.Event()
+    late: list[AuditEvent] = []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                late.append(make_audit_event(seal=False, metadata={"n": "late"}))
+                inserted.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert inserted.wait(10)
+    early = make_audit_event(seal=False, metadata={"n": "early"})
+    assert early.pk > late[0].pk
+    assert audit_seal() == 1
+    # Its verify says the late event is not in the chain yet, rather than calling it a break.
+    pending = audit_verify(event=late[0])
+    assert not pending.is_valid and pending.first_invalid_id is None
+    assert "not sealed" in pending.message
+    release.set()
+    thread.join(10)
+    assert audit_seal() == 1
+    rows = list(AuditEvent.objects.order_by("chain_position"))
+    assert [row.pk for row in rows] == [early.pk, late[0].pk]
+    assert rows[1].previous_hash == rows[0].hash
+    assert audit_verify(event=rows[1]).is_valid
