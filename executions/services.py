@@ -10,20 +10,23 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
 from executions.dispatch import dispatch_run, dispatch_run_on_commit
+from executions.engine.state import flush_steps
 from executions.engine.walk import counted_nodes
 from executions.models import Execution, ExecutionStep
 from executions.notify import publish_ended
+from executors.models import ExecutorConfiguration
 from flowker import jsoncodec, metrics
 from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
 from flowker.transitions import LOST_RACE_MESSAGE, status_update
+from providers.models import ProviderConfiguration
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
 from workflows.selectors import pinned_nodes, workflow_name
@@ -186,22 +189,72 @@ def _lease_until(seconds: float | None = None) -> datetime.datetime:
     return timezone.now() + datetime.timedelta(seconds=max(lease, (seconds or 0) + 10))
 
 
+def _lease_statement() -> str:
+    """One round trip takes the lease and reads the row back, with how many steps it has
+    (none: the walk need not read them) and a stamp of the provider and executor
+    configurations (their per-process cache is valid while it is unchanged). Only table names
+    from the models are formatted in; every value is a parameter."""
+    table = Execution._meta.db_table
+    steps = ExecutionStep._meta.db_table
+    stamps = " || '/' || ".join(
+        "(SELECT coalesce(max(updated_at)::text, '') || ':' || count(*)::text "  # noqa: S608
+        f"FROM {model._meta.db_table})"
+        for model in (ProviderConfiguration, ExecutorConfiguration)
+    )
+    return (
+        f"UPDATE {table} SET status = %s, lease_owner = %s, lease_expires_at = %s "  # noqa: S608
+        "WHERE id = %s AND status = ANY(%s) "
+        "AND (lease_expires_at IS NULL OR lease_expires_at <= %s) "
+        f"RETURNING {table}.*, "
+        f"(SELECT count(*) FROM {steps} WHERE {steps}.execution_id = {table}.id) AS step_count, "
+        f"{stamps} AS config_stamp"
+    )
+
+
 def execution_lease(*, execution_id: Any) -> tuple[Execution, str] | None:
     """pending/running → running under a new lease, unless someone holds a live one.
-    Returns (execution, lease token), or None when it is not ours to run."""
+    Returns (execution, lease token), or None when it is not ours to run. The execution carries
+    `config_stamp` (see `_lease_statement`); when it has no steps yet, its `steps` are known to
+    be empty without a query."""
     token = uuid.uuid4().hex
-    taken = (
-        Execution.objects.filter(pk=execution_id, status__in=ACTIVE)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=timezone.now()))
-        .update(status=ExecutionStatus.RUNNING, lease_owner=token, lease_expires_at=_lease_until())
+    now = timezone.now()
+    taken = list(
+        Execution.objects.raw(
+            _lease_statement(),
+            [
+                ExecutionStatus.RUNNING,
+                token,
+                _lease_until(),
+                str(execution_id),
+                [str(status) for status in ACTIVE],
+                now,
+            ],
+        )
     )
     if not taken:
         return None
-    return Execution.objects.get(pk=execution_id), token
+    execution = taken[0]
+    if not execution.step_count:
+        steps = ExecutionStep.objects.none()
+        steps._result_cache, steps._prefetch_done = [], True
+        execution._prefetched_objects_cache = {"steps": steps}
+    return execution, token
 
 
 def execution_lease_renew(*, execution: Execution, owner: str, seconds: float) -> None:
-    """Keep the lease at least `seconds` longer (a call of that timeout is about to start)."""
+    """Keep the lease at least `seconds` longer (a call of that timeout is about to start).
+
+    With `seconds=0` (the check at a step boundary) no statement is sent: the next write of
+    the walk is guarded by the lease and renews it (`execution_lease_extend` before an
+    executor's attempt; the terminal update with the buffered steps), so a cancel or a lost
+    lease still stops the walk before it writes or calls anything more."""
+    if seconds <= 0:
+        return
+    execution_lease_extend(execution=execution, owner=owner, seconds=seconds)
+
+
+def execution_lease_extend(*, execution: Execution, owner: str, seconds: float = 0) -> None:
+    """Renew the lease now; LeaseLost when it is no longer ours (e.g. cancelled)."""
     renewed = Execution.objects.filter(
         pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
     ).update(lease_expires_at=_lease_until(seconds))
@@ -212,6 +265,7 @@ def execution_lease_renew(*, execution: Execution, owner: str, seconds: float) -
 def execution_lease_release(*, execution: Execution, owner: str, until: datetime.datetime) -> None:
     """Hand the lease back until `until` (a retry wait) and have the run task sent for then."""
     with transaction.atomic():
+        flush_steps(getattr(execution, "unsaved_steps", None))
         released = Execution.objects.filter(
             pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
         ).update(lease_owner="", lease_expires_at=until)
@@ -264,6 +318,7 @@ def execution_complete(*, execution: Execution, steps: list[ExecutionStep], owne
             current_step_number=len(steps),
         )
         if done:
+            flush_steps(getattr(execution, "unsaved_steps", None))
             _audit(EventType.EXECUTION_COMPLETED, execution, Actor.system())
             _count_finished(execution, ExecutionStatus.COMPLETED)
     if done:
@@ -291,6 +346,7 @@ def execution_fail(
             fields["current_step_number"] = step.step_number
         done = _finish(execution, owner, ExecutionStatus.FAILED, **fields)
         if done:
+            flush_steps(getattr(execution, "unsaved_steps", None))
             _audit(
                 EventType.EXECUTION_FAILED, execution, Actor.system(), error=f"{code}: {message}"
             )

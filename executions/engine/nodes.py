@@ -19,6 +19,7 @@ from executions.engine.state import (
     RetryLater,
     Run,
     finish_step,
+    flush_steps,
     record_step,
     start_step,
 )
@@ -40,7 +41,7 @@ from executors.runtime.call import (
 from executors.runtime.connections import connection_for
 from executors.runtime.http import OutboundResponse
 from executors.runtime.redaction import redact_url
-from flowker import metrics
+from flowker import jsoncodec, metrics
 from flowker.paths import MissingPath, get_path
 from flowker.sealing import mask_document
 from providers.services import plain_config
@@ -89,6 +90,20 @@ def give_up(
     output = None if response is None else {"status": response.status, "body": response.body}
     finish_step(step, StepStatus.FAILED, error_code=code, error_message=message, output=output)
     raise NodeFailure(code, f"node {node['id']!r}: {message}", node["id"])
+
+
+def record_attempt(run: Run, step: ExecutionStep, attempt: dict[str, Any], seconds: float) -> None:
+    """Persist the executor's next attempt before its request is sent: the lease is renewed
+    for the call's timeout (LeaseLost when the execution is no longer ours, e.g. cancelled),
+    then the step is written with the attempt, together with the steps buffered before it."""
+    services.execution_lease_extend(execution=run.execution, owner=run.token, seconds=seconds)
+    step.attempts = [*step.attempts, attempt]
+    if step._state.adding:
+        run.unsaved.append(step)
+        flush_steps(run.unsaved)
+        return
+    flush_steps(run.unsaved)
+    step.save(update_fields=["attempts"])
 
 
 def run_passthrough(run: Run, node: dict[str, Any]) -> None:
@@ -158,23 +173,57 @@ def _run_transform(run: Run, node: dict[str, Any], call: ExecutorCall) -> None:
     record_step(run, node, StepStatus.COMPLETED, started=started, output=output)
 
 
-def _resolve(node: dict[str, Any]) -> ExecutorCall:
-    """The node's call as the configurations stand now (FLK-0512 when they no longer allow it)."""
+class _Resolved:
+    """The calls this worker process resolved (with their decrypted provider configuration),
+    valid while the configurations' stamp read with the lease is unchanged: any change to a
+    provider or executor configuration (its `updated_at`, or how many there are) empties it."""
+
+    def __init__(self) -> None:
+        self.stamp: str | None = None
+        self.calls: dict[str, tuple[ExecutorCall, dict[str, Any] | None]] = {}
+
+    def get(self, stamp: str | None, data: dict[str, Any]) -> tuple[ExecutorCall, Any] | None:
+        if stamp is None or stamp != self.stamp:
+            return None
+        return self.calls.get(jsoncodec.canonical(data))
+
+    def put(self, stamp: str | None, data: dict[str, Any], call: ExecutorCall, config: Any) -> None:
+        if stamp is None:
+            return
+        if stamp != self.stamp:
+            self.stamp, self.calls = stamp, {}
+        self.calls[jsoncodec.canonical(data)] = (call, config)
+
+
+RESOLVED = _Resolved()
+
+
+def _resolve(run: Run, node: dict[str, Any]) -> tuple[ExecutorCall, dict[str, Any] | None]:
+    """The node's call as the configurations stand now (FLK-0512 when they no longer allow it),
+    with the provider configuration decrypted (None for an executor without a provider)."""
+    data = node.get("data") or {}
+    stamp = getattr(run.execution, "config_stamp", None)
+    cached = RESOLVED.get(stamp, data)
+    if cached is not None:
+        return cached
     try:
-        call = resolve(node.get("data") or {}, require_active_provider=False)
+        call = resolve(data, require_active_provider=False)
         check_runnable(call)
     except ResolutionError as exc:
         raise NodeFailure("FLK-0512", exc.message) from exc
-    return call
+    config = None if call.provider_config is None else plain_config(call.provider_config)
+    RESOLVED.put(stamp, data, call, config)
+    return call, config
 
 
-def _prepare(run: Run, node: dict[str, Any], call: ExecutorCall) -> PreparedCall:
+def _prepare(
+    run: Run, node: dict[str, Any], call: ExecutorCall, config: dict[str, Any]
+) -> PreparedCall:
     data = node.get("data") or {}
     try:
         document = build_request(run.context(), call.input_mapping, call.transforms)
     except MappingError as exc:
         raise NodeFailure("FLK-0504", f"input transformation failed: {exc}") from exc
-    config = plain_config(call.provider_config)
     try:
         return node_call(
             call=call,
@@ -220,8 +269,8 @@ def run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
     (a RetryLater) unless the attempts or the deadline are used up."""
     started = timezone.now()
     try:
-        call = _resolve(node)
-        prepared = None if call.provider_config is None else _prepare(run, node, call)
+        call, config = _resolve(run, node)
+        prepared = None if config is None else _prepare(run, node, call, config)
     except NodeFailure as failure:
         step = run.steps.get(node["id"])
         if step is not None:  # resuming a waiting step whose configuration changed meanwhile
@@ -244,12 +293,9 @@ def run_executor(run: Run, node: dict[str, Any]) -> RetryLater | None:
         ),
     )
     number = len(step.attempts) + 1
-    services.execution_lease_renew(
-        execution=run.execution, owner=run.token, seconds=request.timeout or 0
-    )
     attempt: dict[str, Any] = {"attempt": number, "startedAt": timezone.now().isoformat()}
-    step.attempts = [*step.attempts, attempt]
-    step.save(update_fields=["attempts"])  # recorded before the request is sent
+    # Recorded (with the lease renewed for the call) before the request is sent.
+    record_attempt(run, step, attempt, seconds=request.timeout or 0)
     outcome = perform(prepared, breaker_key=_breaker_key(call))
     metrics.provider_call(
         provider_config=call.provider_config.name,

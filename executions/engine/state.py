@@ -1,5 +1,12 @@
 """What the engine holds while it advances an execution: the leased execution and its steps
-(the walk's view of them and the context mappings read), and how a step is persisted."""
+(the walk's view of them and the context mappings read), and how a step is persisted.
+
+Steps of nodes that finish in one go without reaching outside (conditional, action, transform,
+skipped, failed) are buffered on the run and written together with the next write that matters:
+an executor's attempt (`record_attempt`, before the request is sent) or the terminal update
+(`executions.services`, in its transaction). They are a pure function of the persisted steps and
+the input, so a worker that dies before that write loses nothing: the next one recomputes them.
+Every step is persisted before anything leaves Flowker or the execution ends."""
 
 import copy
 import datetime
@@ -34,6 +41,15 @@ class Run:
     execution: Execution
     token: str  # the lease owner
     steps: dict[str, ExecutionStep] = field(default_factory=dict)
+    # Steps recorded but not yet written; the execution shares the list, so the terminal
+    # services (which receive the execution) write them in their transaction.
+    unsaved: list[ExecutionStep] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.execution.unsaved_steps = self.unsaved
+        # The lease may have told the execution it has no steps (to spare the read); from here
+        # on they are written, so its `steps` are read from the database again.
+        getattr(self.execution, "_prefetched_objects_cache", {}).pop("steps", None)
 
     @property
     def next_step_number(self) -> int:
@@ -77,9 +93,10 @@ def record_step(
     step_input: Any = None,
     error: tuple[str, str] | None = None,
 ) -> ExecutionStep:
-    """Persist a step that finished in one go (conditional, action, transform, skipped)."""
+    """Record a step that finished in one go (conditional, action, transform, skipped,
+    failed); it is written with the next write of the walk (see the module docstring)."""
     finished = timezone.now()
-    step = ExecutionStep.objects.create(
+    step = ExecutionStep(
         execution=run.execution,
         step_number=run.next_step_number,
         node_id=node["id"],
@@ -95,15 +112,17 @@ def record_step(
         duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
     )
     run.steps[node["id"]] = step
+    run.unsaved.append(step)
     return step
 
 
 def start_step(run: Run, node: dict[str, Any], step_input: Any) -> ExecutionStep:
-    """The running step of an executor node: created on its first attempt, resumed after."""
+    """The running step of an executor node: made on its first attempt (written with that
+    attempt by `record_attempt`), resumed after."""
     step = run.steps.get(node["id"])
     if step is not None:
         return step
-    step = ExecutionStep.objects.create(
+    step = ExecutionStep(
         execution=run.execution,
         step_number=run.next_step_number,
         node_id=node["id"],
@@ -115,6 +134,17 @@ def start_step(run: Run, node: dict[str, Any], step_input: Any) -> ExecutionStep
     )
     run.steps[node["id"]] = step
     return step
+
+
+def flush_steps(unsaved: list[ExecutionStep] | None) -> None:
+    """Write the buffered steps (one INSERT); nothing when there are none."""
+    if not unsaved:
+        return
+    if len(unsaved) == 1:
+        unsaved[0].save(force_insert=True)  # bulk_create would wrap it in a transaction
+    else:
+        ExecutionStep.objects.bulk_create(unsaved)
+    unsaved.clear()
 
 
 def finish_step(step: ExecutionStep, status: str, **fields: Any) -> None:

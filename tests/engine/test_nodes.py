@@ -166,5 +166,13 @@ def test_a_failing_transform_records_one_failed_step_named_once(leased):
 
     assert failed.value.message.count("node 'reshape'") == 1
     assert "transformation failed" in failed.value.message
+    # The failed step is written with the execution's failure, as the runner records it.
+    services.execution_fail(
+        execution=leased.execution,
+        code=failed.value.code,
+        message=failed.value.message,
+        owner=leased.token,
+        step=leased.steps["reshape"],
+    )
     assert leased.execution.steps.filter(node_id="reshape").count() == 1
     assert leased.steps["reshape"].error_code == "FLK-0504"
