@@ -296,7 +296,7 @@ if FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES < 1 or FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDO
 FLOWKER_MAX_WAIT_SECONDS = 30
 # Requests each web process lets wait at once (each holds a thread up to 30 s); past it
 # `Prefer: wait` is not honoured. Keep it below the threads per process (gunicorn --threads).
-FLOWKER_MAX_WAITING_REQUESTS = env.int("FLOWKER_MAX_WAITING_REQUESTS", default=3)
+FLOWKER_MAX_WAITING_REQUESTS = env.int("FLOWKER_MAX_WAITING_REQUESTS", default=6)
 # Execution input and webhook bodies are capped at 1 MiB (FLK-0506 / FLK-0363).
 FLOWKER_MAX_INPUT_BYTES = 1024 * 1024
 

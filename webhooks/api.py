@@ -4,6 +4,7 @@ Order (CONTRACT §9): size limit, then the route and its authentication (verify 
 API key; no route → 404 for a key holder, 401 for anyone else), all before the body is read.
 """
 
+import functools
 import hmac
 from typing import Any
 
@@ -20,12 +21,25 @@ from flowker.api.openapi import errors
 from flowker.api.views import FlowkerAPIView
 from flowker.errors import FlowkerError
 from flowker.metrics import WEBHOOK_REQUESTS
-from flowker.sealing import mask_document, unseal
+from flowker.sealing import is_sealed, mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
 from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
 HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
+
+
+@functools.lru_cache(maxsize=256)
+def _unsealed_token(sealed: str) -> str:
+    """A sealed token's plain text; the ciphertext names it, so an edited or rotated token is
+    another entry and nothing needs invalidating (Fernet decryption is not repeated per call)."""
+    return str(unseal(jsoncodec.loads(sealed)))
+
+
+def _plain_token(token: Any) -> str:
+    if not is_sealed(token):
+        return str(unseal(token))
+    return _unsealed_token(jsoncodec.canonical(token))
 
 
 def _unauthorized() -> FlowkerError:
@@ -133,7 +147,7 @@ class WebhookView(FlowkerAPIView):
             caller = client_ip(request)
             webhook_token_throttle_check(route_id=route.pk, ip=caller)
             sent = request.headers.get("X-Webhook-Token", "")
-            expected = str(unseal(route.verify_token))
+            expected = _plain_token(route.verify_token)
             # An empty stored token (saved before the schema required one) opens nothing.
             if not expected or not hmac.compare_digest(
                 sent.encode("utf-8"), expected.encode("utf-8")

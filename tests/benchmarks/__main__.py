@@ -1,6 +1,6 @@
 """`make bench`: Flowker against the floor of its own stack, measured in the same run.
 
-Flowker runs as `make run` runs it (gunicorn 2×4, a Celery worker of 2 processes, beat) on
+Flowker runs as `make run` runs it (gunicorn 2×8, a Celery worker of 2 processes, beat) on
 PostgreSQL and Redis, deciding the guide's payment workflow started by webhook; the provider is
 an asyncio stub that answers in well under a millisecond. Beside it runs the floor
 (`tests/benchmarks/floor`): a plain Django view that inserts a row and enqueues a plain Celery
@@ -386,7 +386,7 @@ def _summary(runs: list[dict], statements: float | None, rss_mb: float, api: dic
             "runs": RUNS,
             "load_seconds": SECONDS,
             "clients": CLIENTS,
-            "web": "gunicorn 2 workers x 4 threads (both sides)",
+            "web": "gunicorn 2 workers x 8 threads (both sides)",
             "worker": "celery prefork, concurrency 2 (both sides); Flowker also runs beat",
             "history_executions": int(os.environ.get("BENCH_HISTORY_EXECUTIONS", "1000000")),
         },

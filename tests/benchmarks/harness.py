@@ -62,10 +62,10 @@ class Process:
 
 
 def gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> Process:
-    """The web tier as `make run` starts it (Procfile): 2 workers x 4 threads."""
+    """The web tier as `make run` starts it (Procfile): 2 workers x 8 threads."""
     return Process(
         [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-         "--workers", env.get("WEB_CONCURRENCY", "2"), "--threads", "4"],
+         "--workers", env.get("WEB_CONCURRENCY", "2"), "--threads", env.get("WEB_THREADS", "8")],
         env, log,
     )  # fmt: skip
 
