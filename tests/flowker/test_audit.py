@@ -426,3 +426,16 @@ def test_a_row_that_commits_late_is_sealed_after_the_rows_sealed_before_it():
     assert [row.pk for row in rows] == [early.pk, late[0].pk]
     assert rows[1].previous_hash == rows[0].hash
     assert audit_verify(event=rows[1]).is_valid
+
+
+@pytest.mark.django_db
+def test_a_sealing_pass_links_every_batch_into_one_chain(monkeypatch):
+    from flowker.audit import services
+
+    monkeypatch.setattr(services, "SEAL_BATCH", 2)
+    events = [make_audit_event(seal=False, metadata={"n": i}) for i in range(5)]
+    assert audit_seal() == 5
+    rows = list(AuditEvent.objects.order_by("chain_position"))
+    assert [row.pk for row in rows] == [event.pk for event in events]
+    assert [row.chain_position for row in rows] == [1, 2, 3, 4, 5]
+    assert audit_verify(event=rows[-1], full=True).is_valid
