@@ -76,21 +76,31 @@ def audit_record(
     return event
 
 
-def audit_seal() -> int:
-    """Link every committed unsealed row into the chain, oldest id first; the number sealed."""
+def audit_seal(*, wait: bool = True) -> int:
+    """Link every committed unsealed row into the chain, oldest id first; the number sealed.
+    `wait=False` (beat's pass) returns at once when another sealer holds the chain lock, so
+    sealers never pile up in worker slots waiting for each other."""
     total = 0
     while True:
-        sealed = _seal_batch()
+        sealed = _seal_batch(wait)
+        if sealed is None:
+            return total
         total += sealed
         if sealed < SEAL_BATCH:
             return total
 
 
-def _seal_batch() -> int:
+def _seal_batch(wait: bool) -> int | None:
+    """None when `wait` is False and another sealer holds the lock."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+                if wait:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+                else:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+                    if not cursor.fetchone()[0]:
+                        return None
         rows = list(
             AuditEvent.objects.filter(chain_position__isnull=True).order_by("id")[:SEAL_BATCH]
         )

@@ -15,8 +15,9 @@ logger = logging.getLogger("flowker.audit")
 
 @shared_task(name="audit.seal", acks_late=False)
 def seal() -> int:
-    """Link the rows committed since the last pass into the chain (one sealer at a time)."""
-    return audit_seal()
+    """Link the rows committed since the last pass into the chain (one sealer at a time: a
+    pass that finds another running leaves the work to it)."""
+    return audit_seal(wait=False)
 
 
 @shared_task(name="audit.checkpoint", acks_late=False)

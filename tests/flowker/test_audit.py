@@ -17,6 +17,7 @@ from django.db import IntegrityError, InternalError, ProgrammingError, connectio
 from flowker.actors import Actor
 from flowker.audit.models import AppendOnlyError, AuditCheckpoint, AuditEvent
 from flowker.audit.services import (
+    AUDIT_CHAIN_LOCK,
     audit_record,
     audit_seal,
     audit_verify,
@@ -439,3 +440,29 @@ def test_a_sealing_pass_links_every_batch_into_one_chain(monkeypatch):
     assert [row.pk for row in rows] == [event.pk for event in events]
     assert [row.chain_position for row in rows] == [1, 2, 3, 4, 5]
     assert audit_verify(event=rows[-1], full=True).is_valid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beats_sealer_leaves_the_work_to_a_sealer_already_running():
+    from flowker.audit.tasks import seal
+
+    make_audit_event(seal=False)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_sealer() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sealer)
+    thread.start()
+    assert holding.wait(10)
+    assert seal() == 0  # returns at once instead of occupying a worker slot
+    release.set()
+    thread.join(10)
+    assert seal() == 1
