@@ -466,3 +466,48 @@ def test_beats_sealer_leaves_the_work_to_a_sealer_already_running():
     release.set()
     thread.join(10)
     assert seal() == 1
+
+
+SQLITE_CHECK = """
+import django
+django.setup()
+from django.db import connection
+from flowker.actors import Actor
+from flowker.audit.services import audit_record, audit_seal, audit_verify
+event = audit_record(event_type="API_KEY_CREATED", action="CREATE", resource_type="api_key",
+                     resource_id="x", actor=Actor.system())
+assert audit_seal() == 1
+event.refresh_from_db()
+assert audit_verify(event=event).is_valid
+for statement in ("UPDATE audit_events SET result = 'FAILED'", "DELETE FROM audit_events",
+                  "UPDATE audit_events SET chain_position = 9, hash = 'b'"):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    except Exception as exc:
+        assert "not allowed" in str(exc), exc
+    else:
+        raise SystemExit(f"allowed: {statement}")
+print("refused all")
+"""
+
+
+def test_the_embedded_sqlite_trail_is_sealed_and_stays_append_only(tmp_path):
+    """SQLite rebuilds the table when the sealing columns arrive, dropping its triggers: the
+    migration must leave both the UPDATE and the DELETE guard in place."""
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="flowker.settings", FLOWKER_VAR_DIR=str(tmp_path), REDIS_URL=""
+    )
+    root = Path(__file__).resolve().parents[2]
+    for command in (
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        [sys.executable, "-c", SQLITE_CHECK],
+    ):
+        done = subprocess.run(
+            command, cwd=root, env=environment, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "refused all" in done.stdout

@@ -67,13 +67,22 @@ SQLITE_SEALING = (
     "AND NEW.chain_position IS NOT NULL AND NEW.hash <> '' AND "
     + " AND ".join(f"NEW.{n.strip()} IS OLD.{n.strip()}" for n in RECORDED.split(","))
 )
+# SQLite rebuilds the table for the field changes above, which drops its triggers: both are
+# created again.
+SQLITE_NO_DELETE = [
+    "DROP TRIGGER IF EXISTS audit_events_no_delete",
+    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN "
+    "SELECT RAISE(ABORT, 'DELETE is not allowed on audit_events (append-only audit trail)'); END",
+]
 SQLITE_UP = [
+    *SQLITE_NO_DELETE,
     "DROP TRIGGER IF EXISTS audit_events_no_update",
     "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
     f"WHEN NOT ({SQLITE_SEALING}) BEGIN "
     "SELECT RAISE(ABORT, 'UPDATE is not allowed on audit_events (append-only audit trail)'); END",
 ]
 SQLITE_DOWN = [
+    *SQLITE_NO_DELETE,
     "DROP TRIGGER IF EXISTS audit_events_no_update",
     "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN "
     "SELECT RAISE(ABORT, 'UPDATE is not allowed on audit_events (append-only audit trail)'); END",
