@@ -353,8 +353,17 @@ def _outage(run: Run, prefix: str, stop, start, names: tuple[str, ...]) -> dict:
             "completed": after["completed"], "failed": after["failed"], "lost": after["lost"],
         }  # fmt: skip
     during = [s for s in sent if back - 10 <= s.at < back]
+    slow = {
+        phase: sum(1 for s in sent if s.latency_s > checker.SLOW_ANSWER_S and when(s.at))
+        for phase, when in (
+            ("before", lambda at: at < back - 10),
+            ("during", lambda at: back - 10 <= at < back),
+            ("after", lambda at: at >= back),
+        )
+    }
     if result["answers_over_5s"]:
-        violations.append(f"{result['answers_over_5s']} answers took over 5 s")
+        violations.append(f"{result['answers_over_5s']} answers took over 5 s (sent before, "
+                          f"during and after the outage: {slow})")  # fmt: skip
     if result["refusals_without_retry_after"]:
         violations.append(f"{result['refusals_without_retry_after']} 503s were not FLK-0006 "
                           "with Retry-After")  # fmt: skip
