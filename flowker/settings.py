@@ -129,6 +129,21 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# DEBUG shows settings, SQL and tracebacks to anyone who triggers an error: it is refused
+# unless the database is one only this machine reaches (the embedded SQLite, or a server on
+# loopback or a Unix socket), so a production DATABASE_URL can never run with it by accident.
+_LOCAL_DATABASE_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+_database_host = str(DATABASES["default"].get("HOST") or "")
+if DEBUG and not (
+    DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    or _database_host in _LOCAL_DATABASE_HOSTS
+    or _database_host.startswith("/")
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_DEBUG=true is refused with a database on {_database_host!r}: DEBUG is for a "
+        "database on this machine only (see README)."
+    )
+
 # --- Redis, cache, broker -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Redis clients on the request and engine paths fail fast instead of retrying for seconds.
@@ -373,6 +388,11 @@ if _proxy_ssl_header:
 # HSTS (opt-in): browsers then refuse plain HTTP to this host for that many seconds.
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Behind TLS: plain-HTTP requests are redirected to HTTPS, except the probes that load
+# balancers and Prometheus send over plain HTTP inside the network.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^(health|readyz|version|metrics)/?$"]
 
 # Console passwords (admin users) must pass Django's checks.
 AUTH_PASSWORD_VALIDATORS = [
