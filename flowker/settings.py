@@ -287,6 +287,23 @@ if FLOWKER_BREAKER_STORAGE not in ("redis", "cache") or (
 # Beat: how often the reaper runs, and how long a dispatched execution may wait for a worker.
 FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5)
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
+# Retention: finished executions (and their steps) older than this many days are deleted by
+# beat every FLOWKER_RETENTION_INTERVAL_SECONDS, in batches of FLOWKER_RETENTION_BATCH_SIZE
+# (one short transaction each), for at most FLOWKER_RETENTION_MAX_SECONDS per run. 0 keeps
+# executions forever. Audit events are never deleted.
+FLOWKER_EXECUTION_RETENTION_DAYS = env.int("FLOWKER_EXECUTION_RETENTION_DAYS", default=30)
+FLOWKER_RETENTION_INTERVAL_SECONDS = env.float("FLOWKER_RETENTION_INTERVAL_SECONDS", default=3600)
+FLOWKER_RETENTION_BATCH_SIZE = env.int("FLOWKER_RETENTION_BATCH_SIZE", default=500)
+FLOWKER_RETENTION_MAX_SECONDS = env.float("FLOWKER_RETENTION_MAX_SECONDS", default=30)
+if FLOWKER_EXECUTION_RETENTION_DAYS < 0 or FLOWKER_RETENTION_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(
+        "FLOWKER_EXECUTION_RETENTION_DAYS must be 0 or more, FLOWKER_RETENTION_BATCH_SIZE 1 or more"
+    )
+CELERY_BEAT_SCHEDULE["execution-retention"] = {
+    "task": "executions.purge",
+    "schedule": FLOWKER_RETENTION_INTERVAL_SECONDS,
+    "options": {"expires": FLOWKER_RETENTION_INTERVAL_SECONDS},
+}
 # Celery queue the run tasks go to (route executions to a dedicated worker pool).
 FLOWKER_EXECUTION_QUEUE = env.str("FLOWKER_EXECUTION_QUEUE", default="celery")
 # Failed webhook verify-token checks allowed per route and client address in each window;
