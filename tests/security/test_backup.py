@@ -102,13 +102,23 @@ def test_a_restored_dump_gives_the_secrets_back_with_the_key_and_only_with_it(
     )
 
     key = os.environ["FLOWKER_ENCRYPTION_KEY"]
-    read = _manage(fresh_database, "shell", "--no-imports", "-c", READ_BACK, key=key, CONFIG_ID=str(config.pk))
+    read = _manage(
+        fresh_database, "shell", "--no-imports", "-c", READ_BACK, key=key, CONFIG_ID=str(config.pk)
+    )
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip().splitlines()[-1] == SECRET
     verified = _manage(fresh_database, "verify_audit_chain", key=key)
     assert verified.returncode == 0 and "hash chain is valid" in verified.stdout, verified.stderr
 
     lost_key = Fernet.generate_key().decode()
-    without = _manage(fresh_database, "shell", "--no-imports", "-c", READ_BACK, key=lost_key, CONFIG_ID=str(config.pk))
+    without = _manage(
+        fresh_database,
+        "shell",
+        "--no-imports",
+        "-c",
+        READ_BACK,
+        key=lost_key,
+        CONFIG_ID=str(config.pk),
+    )
     assert without.returncode != 0 and SECRET not in without.stdout + without.stderr
     assert "InvalidToken" in without.stderr
