@@ -471,6 +471,8 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # Its debug lines carry every provider URL whole, query credentials included.
+        "urllib3": {"level": "WARNING"},
     },
 }
 CSRF_FAILURE_VIEW = "flowker.middleware.forbidden"
