@@ -101,8 +101,12 @@ def _seal_batch(wait: bool) -> int | None:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
                     if not cursor.fetchone()[0]:
                         return None
+        # A row with a hash but no place in the chain was not written by audit_record (it is
+        # reported by verify, never sealed).
         rows = list(
-            AuditEvent.objects.filter(chain_position__isnull=True).order_by("id")[:SEAL_BATCH]
+            AuditEvent.objects.filter(chain_position__isnull=True, hash="").order_by("id")[
+                :SEAL_BATCH
+            ]
         )
         if not rows:
             return 0
@@ -203,6 +207,9 @@ def audit_verify(*, event: AuditEvent, full: bool = False) -> ChainVerification:
         if compute_hash(row) != row.hash:
             return _broken(row, checked, "stored hash does not match its contents")
         expected_previous = row.hash
+    outsider = AuditEvent.objects.filter(chain_position__isnull=True).exclude(hash="").first()
+    if outsider is not None:
+        return _broken(outsider, checked, "event has a hash but no place in the chain")
     if start is None or start.event_id != event.id:
         _checkpoint(event, checked)
     return ChainVerification(True, checked, None, "hash chain is valid")

@@ -30,7 +30,8 @@ def _insert(event: AuditEvent) -> None:
     _as_superuser(
         "INSERT INTO audit_events (id, event_id, event_type, action, result, resource_type,"
         " resource_id, actor_type, actor_id, actor_ip, context, metadata, created_at,"
-        " previous_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " previous_hash, hash, chain_position)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [
             event.id,
             event.event_id,
@@ -47,14 +48,17 @@ def _insert(event: AuditEvent) -> None:
             event.created_at,
             event.previous_hash,
             event.hash,
+            event.chain_position,
         ],
     )
 
 
-def _forged_after(previous: AuditEvent, *, row_id: int) -> AuditEvent:
-    """A row built exactly as the application builds one, linked to `previous`."""
+def _forged_after(previous: AuditEvent, *, row_id: int, position: int | None = None) -> AuditEvent:
+    """A row built exactly as the application and the sealer build one, linked to `previous`
+    (placed right after it in the chain unless `position` says otherwise)."""
     forged = AuditEvent(
         id=row_id,
+        chain_position=position if position is not None else row_id,
         event_id=uuid.uuid4(),
         event_type="API_KEY_REVOKED",
         action="REVOKE",
@@ -123,9 +127,22 @@ def test_a_row_inserted_between_two_is_reported_even_when_its_own_hash_is_right(
     # checkpoint that names one of them, as such an intruder would).
     _as_superuser("DELETE FROM audit_checkpoints WHERE event_id >= %s", [chain[3].pk])
     for event in reversed(chain[3:]):
-        _as_superuser("UPDATE audit_events SET id = id + 10 WHERE id = %s", [event.pk])
-    _insert(_forged_after(chain[2], row_id=chain[2].pk + 1))
+        _as_superuser(
+            "UPDATE audit_events SET id = id + 10, chain_position = chain_position + 10 "
+            "WHERE id = %s",
+            [event.pk],
+        )
+    _insert(_forged_after(chain[2], row_id=chain[2].pk + 1, position=chain[2].chain_position + 1))
     assert _reported_break() == str(chain[3].event_id)
+
+
+def test_a_row_inserted_outside_the_chain_is_reported_at_that_row(chain):
+    """A row with a hash of its own but no chain position was not written by the application
+    (its rows arrive unsealed): the sealer leaves it alone and verify names it."""
+    forged = _forged_after(chain[2], row_id=chain[2].pk + 1000)
+    forged.chain_position = None
+    _insert(forged)
+    assert _reported_break() == str(forged.event_id)
 
 
 def test_a_row_appended_with_a_made_up_hash_is_reported_at_that_row(chain):

@@ -127,7 +127,7 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audit", "0004_checkpoints")]
+    dependencies = [("audit", "0005_executions_purged_event")]
 
     operations = [
         migrations.AddField(
