@@ -1,7 +1,7 @@
 """What each node does when the walk reaches it: a conditional evaluates and picks a branch, an
 action records (or fills `set_output`), a transform executor reshapes data, a provider
 executor makes one attempt of its call (executors.runtime.call) and either finishes, gives up,
-or hands the lease back until its next attempt (executions.engine.retry)."""
+or schedules its next attempt (executions.engine.retry)."""
 
 import logging
 from collections.abc import Callable
@@ -312,7 +312,7 @@ def _after_transient(
         )
     step.retry_at = due
     step.save(update_fields=["attempts", "call_details", "retry_at"])
-    services.execution_lease_release(execution=run.execution, owner=run.token, until=due)
+    # The runner hands the lease back (until the earliest retry) once no branch is in flight.
     metrics.RETRIES_SCHEDULED.labels(provider_name).inc()
     return RetryLater(at=due)
 

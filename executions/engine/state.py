@@ -3,6 +3,7 @@
 
 import copy
 import datetime
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,20 +35,26 @@ class Run:
     execution: Execution
     token: str  # the lease owner
     steps: dict[str, ExecutionStep] = field(default_factory=dict)
+    # Parallel branches share the run: a step's number is taken, its row inserted and the
+    # dict updated under this lock, so numbers stay unique and in the order steps start.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def next_step_number(self) -> int:
         return len(self.steps) + 1
 
     def views(self) -> dict[str, StepView]:
+        with self.lock:
+            steps = list(self.steps.items())
         return {
             node_id: StepView(step.status, (step.output or {}).get("branchTaken"))
-            for node_id, step in self.steps.items()
+            for node_id, step in steps
         }
 
     def context(self) -> dict[str, Any]:
         """`workflow` (the input with outputMapping writes applied) plus each node's output."""
-        ordered = sorted(self.steps.values(), key=lambda s: s.step_number)
+        with self.lock:
+            ordered = sorted(self.steps.values(), key=lambda s: s.step_number)
         workflow = copy.deepcopy(self.execution.input_data)
         for step in ordered:
             if step.workflow_updates:
@@ -78,42 +85,44 @@ def record_step(
     error: tuple[str, str] | None = None,
 ) -> ExecutionStep:
     """Persist a step that finished in one go (conditional, action, transform, skipped)."""
-    finished = timezone.now()
-    step = ExecutionStep.objects.create(
-        execution=run.execution,
-        step_number=run.next_step_number,
-        node_id=node["id"],
-        node_type=node.get("type", ""),
-        step_name=step_name(node),
-        status=status,
-        input=step_input,
-        output=output,
-        error_code=error[0] if error else "",
-        error_message=error[1] if error else "",
-        started_at=started,
-        completed_at=finished,
-        duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
-    )
-    run.steps[node["id"]] = step
+    with run.lock:
+        finished = timezone.now()
+        step = ExecutionStep.objects.create(
+            execution=run.execution,
+            step_number=run.next_step_number,
+            node_id=node["id"],
+            node_type=node.get("type", ""),
+            step_name=step_name(node),
+            status=status,
+            input=step_input,
+            output=output,
+            error_code=error[0] if error else "",
+            error_message=error[1] if error else "",
+            started_at=started,
+            completed_at=finished,
+            duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
+        )
+        run.steps[node["id"]] = step
     return step
 
 
 def start_step(run: Run, node: dict[str, Any], step_input: Any) -> ExecutionStep:
     """The running step of an executor node: created on its first attempt, resumed after."""
-    step = run.steps.get(node["id"])
-    if step is not None:
-        return step
-    step = ExecutionStep.objects.create(
-        execution=run.execution,
-        step_number=run.next_step_number,
-        node_id=node["id"],
-        node_type="executor",
-        step_name=step_name(node),
-        status=StepStatus.RUNNING,
-        input=step_input,
-        started_at=timezone.now(),
-    )
-    run.steps[node["id"]] = step
+    with run.lock:
+        step = run.steps.get(node["id"])
+        if step is not None:
+            return step
+        step = ExecutionStep.objects.create(
+            execution=run.execution,
+            step_number=run.next_step_number,
+            node_id=node["id"],
+            node_type="executor",
+            step_name=step_name(node),
+            status=StepStatus.RUNNING,
+            input=step_input,
+            started_at=timezone.now(),
+        )
+        run.steps[node["id"]] = step
     return step
 
 
