@@ -410,6 +410,11 @@ CELERY_BEAT_SCHEDULE["metrics-refresh"] = {
 
 # --- Logging: JSON lines, one per event, with the request id --------------------------------
 LOG_LEVEL = env.str("FLOWKER_LOG_LEVEL", default="INFO")
+# OpenTelemetry tracing (flowker.tracing reads the same variables before settings may exist):
+# off unless OTEL_EXPORTER_OTLP_ENDPOINT is set ("otlp") or FLOWKER_TRACING=console.
+FLOWKER_TRACING = env.str("FLOWKER_TRACING", default="")
+if FLOWKER_TRACING.strip().lower() not in ("", "off", "console", "otlp"):
+    raise ImproperlyConfigured("FLOWKER_TRACING must be off, console or otlp")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -13,6 +13,7 @@ the lease is handed back, until the earliest retry, only when no branch is in fl
 What each node does is in `nodes`; the retry policy in `retry`; every status change of the
 execution (lease, complete, fail) goes through `executions.services`."""
 
+import contextvars
 import datetime
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,6 +29,7 @@ from executions.dispatch import dispatch_run
 from executions.engine.nodes import run_node
 from executions.engine.state import NodeFailure, RetryLater, Run, record_step
 from executions.engine.walk import Move, ready_moves
+from flowker import tracing
 
 logger = logging.getLogger("flowker.engine")
 
@@ -55,9 +57,21 @@ def run(execution_id: Any) -> str:
         if due is not None:
             dispatch_run(execution_id, eta=due)
         return BUSY
+    if tracing.ACTIVE:  # on the Celery task's span
+        tracing.annotate(
+            {
+                "flowker.execution.id": str(execution_id),
+                "flowker.workflow.id": str(current.execution.workflow_id),
+            }
+        )
     try:
-        return _walk(current)
+        outcome = _walk(current)
+        tracing.annotate({"flowker.execution.outcome": outcome})
+        return outcome
     except NodeFailure as failure:
+        tracing.annotate(
+            {"flowker.execution.outcome": "failed", "flowker.error.code": failure.code}
+        )
         step = current.steps.get(failure.node_id) if failure.node_id else None
         services.execution_fail(
             execution=current.execution,
@@ -71,11 +85,42 @@ def run(execution_id: Any) -> str:
     return DONE
 
 
+def _run(current: Run, node: dict[str, Any], *, skip: bool = False) -> RetryLater | None:
+    """Run (or record as skipped) one node, in a span named by its id and type when tracing."""
+    if not tracing.ACTIVE:
+        return _run_untraced(current, node, skip)
+    attributes = {
+        "flowker.execution.id": str(current.execution.pk),
+        "flowker.workflow.id": str(current.execution.workflow_id),
+        "flowker.node.id": node["id"],
+        "flowker.node.type": node.get("type", ""),
+    }
+    with tracing.span(f"{node['id']} {node.get('type', 'node')}", attributes) as span:
+        try:
+            outcome = _run_untraced(current, node, skip)
+        except NodeFailure as failure:
+            span.set_attributes(
+                {"flowker.step.status": "failed", "flowker.error.code": failure.code}
+            )
+            raise
+        step = current.steps.get(node["id"])
+        status = "waiting" if isinstance(outcome, RetryLater) else step.status if step else ""
+        span.set_attribute("flowker.step.status", status)
+        return outcome
+
+
+def _run_untraced(current: Run, node: dict[str, Any], skip: bool) -> RetryLater | None:
+    if skip:
+        record_step(current, node, StepStatus.SKIPPED, started=timezone.now())
+        return None
+    return run_node(current, node)
+
+
 def _branch(current: Run, node: dict[str, Any]) -> RetryLater | None:
     """One branch's node, in a thread of the pool: the thread's connection is closed after it
     (a pooled thread is reused by the next branch, possibly much later)."""
     try:
-        return run_node(current, node)
+        return _run(current, node)
     finally:
         connections.close_all()
 
@@ -99,7 +144,9 @@ class Branches:
     def start(self, node: dict[str, Any]) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.limit, thread_name_prefix="flowker-branch")
-        self.running[self.pool.submit(_branch, self.current, node)] = node["id"]
+        # The thread runs in a copy of this one's context: the trace and log ids go along.
+        context = contextvars.copy_context()
+        self.running[self.pool.submit(context.run, _branch, self.current, node)] = node["id"]
 
     def settle(self, timeout: float | None) -> None:
         """Wait until a branch ends (at most `timeout` seconds), and collect what ended."""
@@ -162,10 +209,7 @@ def _run_alone(current: Run, move: Move) -> None:
     """A skip, conditional or action: recorded by the task's thread while no branch can start
     a step, so step numbers follow start times."""
     with current.lock:
-        if move.skip:
-            record_step(current, move.node, StepStatus.SKIPPED, started=timezone.now())
-        else:
-            run_node(current, move.node)
+        _run(current, move.node, skip=move.skip)
 
 
 def _advance(current: Run, branches: Branches) -> str:
@@ -205,7 +249,7 @@ def _advance(current: Run, branches: Branches) -> str:
         if not moves and not branches.running:
             return _settle_run(current, waiting)
         if len(moves) == 1 and not branches.running:
-            run_node(current, moves[0].node)  # a single path: no thread needed
+            _run(current, moves[0].node)  # a single path: no thread needed
             continue
         for move in moves[: branches.room()]:
             branches.start(move.node)
