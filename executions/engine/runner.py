@@ -144,6 +144,8 @@ class Branches:
     def start(self, node: dict[str, Any]) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.limit, thread_name_prefix="flowker-branch")
+        with self.current.lock:
+            self.current.busy.add(node["id"])
         # The thread runs in a copy of this one's context: the trace and log ids go along.
         context = contextvars.copy_context()
         self.running[self.pool.submit(context.run, _branch, self.current, node)] = node["id"]
@@ -157,6 +159,8 @@ class Branches:
     def collect(self) -> None:
         for future in [future for future in self.running if future.done()]:
             node_id = self.running.pop(future)
+            with self.current.lock:
+                self.current.busy.discard(node_id)
             error = future.exception()
             if error is None:
                 continue
@@ -191,7 +195,7 @@ def _walk(current: Run) -> str:
 def _waiting(current: Run, now: datetime.datetime) -> dict[str, datetime.datetime]:
     """Running steps whose next attempt is not due yet, with when it is."""
     with current.lock:
-        steps = list(current.steps.values())
+        steps = [step for step in current.steps.values() if step.node_id not in current.busy]
     return {
         step.node_id: step.retry_at
         for step in steps
@@ -201,7 +205,7 @@ def _waiting(current: Run, now: datetime.datetime) -> dict[str, datetime.datetim
 
 def _failed_step(current: Run) -> Any:
     with current.lock:
-        steps = list(current.steps.values())
+        steps = [step for step in current.steps.values() if step.node_id not in current.busy]
     return next((step for step in steps if step.status == StepStatus.FAILED), None)
 
 

@@ -38,6 +38,9 @@ class Run:
     # Parallel branches share the run: a step's number is taken, its row inserted and the
     # dict updated under this lock, so numbers stay unique and in the order steps start.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # Nodes whose branch is in flight: another thread is writing their step, so the walk sees
+    # them as running and the context leaves them out until the branch has ended.
+    busy: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def next_step_number(self) -> int:
@@ -46,15 +49,21 @@ class Run:
     def views(self) -> dict[str, StepView]:
         with self.lock:
             steps = list(self.steps.items())
+            busy = set(self.busy)
         return {
-            node_id: StepView(step.status, (step.output or {}).get("branchTaken"))
+            node_id: StepView("running")
+            if node_id in busy
+            else StepView(step.status, (step.output or {}).get("branchTaken"))
             for node_id, step in steps
         }
 
     def context(self) -> dict[str, Any]:
         """`workflow` (the input with outputMapping writes applied) plus each node's output."""
         with self.lock:
-            ordered = sorted(self.steps.values(), key=lambda s: s.step_number)
+            ordered = sorted(
+                (step for step in self.steps.values() if step.node_id not in self.busy),
+                key=lambda s: s.step_number,
+            )
         workflow = copy.deepcopy(self.execution.input_data)
         for step in ordered:
             if step.workflow_updates:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from executions import services
 from executions.engine import runner
+from executions.engine.state import Run
 from executions.models import Execution, ExecutionStep
 from flowker.actors import Actor
 from tests.factories import make_provider_config
@@ -199,3 +200,20 @@ def test_a_resumed_execution_re_sends_exactly_the_calls_left_in_flight(
     ]
     assert second[0][0] < second[1][1] and second[1][0] < second[0][1]  # re-sent together
     assert sorted(step.step_number for step in steps.values()) == [1, 2, 3, 4, 5]
+
+
+def test_a_step_another_branch_is_writing_reads_as_running_and_stays_out_of_the_context():
+    """A branch's thread finishes its step field by field: until the branch has ended the walk
+    must not start its successors, nor a condition read its half-written output."""
+    finishing = ExecutionStep(node_id="fraud", step_number=1, status="completed", output=None)
+    done = ExecutionStep(node_id="kyc", step_number=2, status="completed", output={"level": 3})
+    current = Run(
+        execution=Execution(input_data={}),
+        token="t",
+        steps={"fraud": finishing, "kyc": done},
+        busy={"fraud"},
+    )
+    assert current.views()["fraud"].status == "running"
+    assert current.context() == {"workflow": {}, "kyc": {"level": 3}}
+    current.busy.clear()
+    assert current.views()["fraud"].status == "completed"
