@@ -3,7 +3,7 @@ and a worker killed during both resumes both, each re-sent once with the attempt
 
 import pytest
 
-from executions.models import ExecutionStep
+from executions.models import Execution, ExecutionStep
 from tests.e2e.helpers import activate, start, wait_terminal
 from tests.factories import make_provider_config
 from tests.guide import parallel_workflow
@@ -45,19 +45,34 @@ def test_two_calls_after_a_fork_overlap_and_the_join_waits_for_both(
     assert [s["stepNumber"] for s in results["stepResults"]] == [1, 2, 3, 4, 5]
 
 
+def _started_on_the_victim(client_api, workflow_id, stub_server) -> str:
+    """An execution whose two calls the victim worker has sent. On a loaded machine the
+    victim may be slow to take it and the reaper re-dispatch it to the suite's worker
+    (dispatch_count 2): then it is left to finish and another is started."""
+    for _ in range(3):
+        for path, body in (("/fraud", {"score": 12}), ("/kyc", {"level": 3})):
+            stub_server.on("POST", path, StubResponse(200, body, delay=6), StubResponse(200, body))
+        stub_server.clear()
+        execution_id = start(client_api, workflow_id).json()["executionId"]
+        assert len(stub_server.wait_for(2, "POST", timeout=20)) == 2
+        if Execution.objects.get(pk=execution_id).dispatch_count == 1:
+            return execution_id
+        wait_terminal(client_api, execution_id, timeout=60)
+    pytest.fail("the victim worker never took the execution first")
+
+
 def test_a_worker_killed_during_both_calls_resumes_both_once(
     victim_worker, stub_server, client_api
 ):
     """The victim worker is SIGKILLed while both calls are in flight; the reaper resumes the
-    execution on the suite's worker once the lease expires, which re-sends each call once."""
-    for path, body in (("/fraud", {"score": 12}), ("/kyc", {"level": 3})):
-        stub_server.on("POST", path, StubResponse(200, body, delay=3), StubResponse(200, body))
+    execution on the suite's worker once the lease expires (the 8 s timeout plus 10 s), which
+    re-sends each call once."""
     provider = make_provider_config(base_url=stub_server.url)
-    workflow_id = activate(client_api, parallel_workflow(provider.pk, timeout=5))
-    execution_id = start(client_api, workflow_id).json()["executionId"]
-
-    assert len(stub_server.wait_for(2, "POST", timeout=20)) == 2
+    workflow_id = activate(client_api, parallel_workflow(provider.pk, timeout=8))
+    execution_id = _started_on_the_victim(client_api, workflow_id, stub_server)
     victim_worker.kill()
+    in_flight = ExecutionStep.objects.filter(execution_id=execution_id, status="running")
+    assert in_flight.count() == 2  # both calls were interrupted (each answers after 6 s)
     results = wait_terminal(client_api, execution_id, timeout=60)
 
     assert results["status"] == "completed", results

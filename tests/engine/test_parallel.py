@@ -27,7 +27,10 @@ KYC = StubResponse(200, {"level": 3}, delay=0.3)
 
 
 @pytest.fixture
-def execution(stub_server):  # noqa: F811
+def execution(stub_server, settings):  # noqa: F811
+    # Sent to a queue no worker consumes: when the suite's e2e worker is up, it must not take
+    # the execution these tests run in process.
+    settings.FLOWKER_EXECUTION_QUEUE = "engine-tests-in-process"
     provider = make_provider_config(base_url=stub_server.url)
     workflow = workflow_create(data=parallel_workflow(provider.pk), actor=Actor.system())
     workflow_activate(workflow=workflow, actor=Actor.system())
