@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
@@ -56,6 +57,7 @@ def web_spans() -> Iterator[InMemorySpanExporter]:
     assert tracing.setup(exporter=exporter)
     yield exporter
     tracing.shutdown()
+    connections.close_all()  # the next connection is opened without the psycopg tracer
 
 
 def _value(value: Any) -> Any:
