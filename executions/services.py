@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
@@ -254,10 +255,11 @@ def execution_lease_renew(*, execution: Execution, owner: str, seconds: float) -
 
 
 def execution_lease_extend(*, execution: Execution, owner: str, seconds: float = 0) -> None:
-    """Renew the lease now; LeaseLost when it is no longer ours (e.g. cancelled)."""
+    """Renew the lease now; LeaseLost when it is no longer ours (e.g. cancelled). Never
+    shortens it: a parallel branch's call may still need the time a longer one asked."""
     renewed = Execution.objects.filter(
         pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
-    ).update(lease_expires_at=_lease_until(seconds))
+    ).update(lease_expires_at=Greatest(F("lease_expires_at"), Value(_lease_until(seconds))))
     if not renewed:
         raise LeaseLost(str(execution.pk))
 

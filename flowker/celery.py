@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowker.settings")
 
@@ -28,3 +28,11 @@ def _forget_live_gauges(pid: int | None = None, **_: object) -> None:
     from flowker.metrics import mark_process_dead
 
     mark_process_dead(pid or os.getpid())
+
+
+@worker_process_init.connect
+def _start_tracing(**_: object) -> None:
+    """Each pool process traces on its own, after the fork (nothing is imported when off)."""
+    from flowker import tracing
+
+    tracing.setup()

@@ -1,7 +1,11 @@
-"""Structured logging: the current request id on every line, secrets never written."""
+"""Structured logging: the current request id on every line (the trace id, when tracing is on
+and the caller sent no X-Request-ID), and `trace_id` on every line written inside a span;
+secrets never written."""
 
 import contextvars
 import logging
+
+from flowker import tracing
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "flowker_request_id", default=None
@@ -13,4 +17,8 @@ class RequestContextFilter(logging.Filter):
         request_id = request_id_var.get()
         if request_id and not hasattr(record, "request_id"):
             record.request_id = request_id
+        if tracing.ACTIVE and not hasattr(record, "trace_id"):
+            trace_id = tracing.current_trace_id()
+            if trace_id:
+                record.trace_id = trace_id
         return True

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from flowker import tracing
 from flowker.api.errors import envelope_for, error_response
 from flowker.logs import request_id_var
 
@@ -26,7 +27,12 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        if _REQUEST_ID.match(incoming):
+            request_id = incoming
+        else:
+            request_id = (
+                tracing.current_trace_id() if tracing.ACTIVE else None
+            ) or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:

@@ -283,6 +283,11 @@ FLOWKER_EXECUTION_LEASE_SECONDS = env.float("FLOWKER_EXECUTION_LEASE_SECONDS", d
 FLOWKER_RETRY_MAX_ATTEMPTS = env.int("FLOWKER_RETRY_MAX_ATTEMPTS", default=5)
 FLOWKER_RETRY_BACKOFF_SECONDS = env.float("FLOWKER_RETRY_BACKOFF_SECONDS", default=1.0)
 FLOWKER_RETRY_AFTER_MAX_SECONDS = env.float("FLOWKER_RETRY_AFTER_MAX_SECONDS", default=30)
+# Executor calls of one execution that run at the same time (parallel branches after a fork);
+# each takes a thread of the worker process and a database connection while it runs.
+FLOWKER_MAX_PARALLEL_CALLS = env.int("FLOWKER_MAX_PARALLEL_CALLS", default=4)
+if FLOWKER_MAX_PARALLEL_CALLS < 1:
+    raise ImproperlyConfigured("FLOWKER_MAX_PARALLEL_CALLS must be 1 or more")
 # Circuit breaker: consecutive failures that open it, seconds before a half-open trial.
 FLOWKER_BREAKER_FAILURE_THRESHOLD = env.int("FLOWKER_BREAKER_FAILURE_THRESHOLD", default=5)
 FLOWKER_BREAKER_RESET_SECONDS = env.float("FLOWKER_BREAKER_RESET_SECONDS", default=30)
@@ -452,6 +457,11 @@ CELERY_BEAT_SCHEDULE["metrics-refresh"] = {
 
 # --- Logging: JSON lines, one per event, with the request id --------------------------------
 LOG_LEVEL = env.str("FLOWKER_LOG_LEVEL", default="INFO")
+# OpenTelemetry tracing (flowker.tracing reads the same variables before settings may exist):
+# off unless OTEL_EXPORTER_OTLP_ENDPOINT is set ("otlp") or FLOWKER_TRACING=console.
+FLOWKER_TRACING = env.str("FLOWKER_TRACING", default="")
+if FLOWKER_TRACING.strip().lower() not in ("", "off", "console", "otlp"):
+    raise ImproperlyConfigured("FLOWKER_TRACING must be off, console or otlp")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -67,3 +67,63 @@ def with_webhook(body: dict[str, Any], path: str = "payments/received", **extra:
     body = copy.deepcopy(body)
     body["nodes"][0]["data"].update({"path": path, "method": "POST", **extra})
     return body
+
+
+def parallel_workflow(provider_config_id: Any, *, timeout: int | None = None) -> dict[str, Any]:
+    """A fork into two provider calls (fraud score and KYC level) that run at the same time,
+    joined before a condition: start → {fraud, kyc} → decide → approve | reject."""
+    call = {"providerConfigId": str(provider_config_id)}
+    if timeout is not None:
+        call["timeout"] = timeout
+    return {
+        "name": "parallel-checks",
+        "nodes": [
+            {
+                "id": "start",
+                "type": "trigger",
+                "position": {"x": 0, "y": 0},
+                "data": {"triggerType": "manual"},
+            },
+            {
+                "id": "fraud",
+                "type": "executor",
+                "position": {"x": 200, "y": -100},
+                "data": {**call, "path": "/fraud"},
+            },
+            {
+                "id": "kyc",
+                "type": "executor",
+                "position": {"x": 200, "y": 100},
+                "data": {**call, "path": "/kyc"},
+            },
+            {
+                "id": "decide",
+                "type": "conditional",
+                "position": {"x": 400, "y": 0},
+                "data": {"condition": "fraud.score < 80 AND kyc.level >= 2"},
+            },
+            {
+                "id": "approve",
+                "type": "action",
+                "position": {"x": 600, "y": -100},
+                "data": {
+                    "action": "set_output",
+                    "output": {"score": "{{ fraud.score }}", "level": "{{ kyc.level }}"},
+                },
+            },
+            {
+                "id": "reject",
+                "type": "action",
+                "position": {"x": 600, "y": 100},
+                "data": {"action": "log"},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "start", "target": "fraud"},
+            {"id": "e2", "source": "start", "target": "kyc"},
+            {"id": "e3", "source": "fraud", "target": "decide"},
+            {"id": "e4", "source": "kyc", "target": "decide"},
+            {"id": "e5", "source": "decide", "target": "approve", "condition": "true"},
+            {"id": "e6", "source": "decide", "target": "reject", "condition": "false"},
+        ],
+    }

@@ -96,6 +96,15 @@ SCHEMA: dict[str, Any] = {
     "parameters": [
         *START_HEADERS,
         OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
+        OpenApiParameter(
+            "traceparent",
+            str,
+            OpenApiParameter.HEADER,
+            description=(
+                "W3C trace context. When tracing is on, the execution's spans join the "
+                "caller's trace, and the provider calls carry it on."
+            ),
+        ),
     ],
     "request": {"application/json": {"type": "object"}},
     "responses": {

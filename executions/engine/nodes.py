@@ -1,7 +1,7 @@
 """What each node does when the walk reaches it: a conditional evaluates and picks a branch, an
 action records (or fills `set_output`), a transform executor reshapes data, a provider
 executor makes one attempt of its call (executors.runtime.call) and either finishes, gives up,
-or hands the lease back until its next attempt (executions.engine.retry)."""
+or schedules its next attempt (executions.engine.retry)."""
 
 import logging
 from collections.abc import Callable
@@ -98,11 +98,12 @@ def record_attempt(run: Run, step: ExecutionStep, attempt: dict[str, Any], secon
     then the step is written with the attempt, together with the steps buffered before it."""
     services.execution_lease_extend(execution=run.execution, owner=run.token, seconds=seconds)
     step.attempts = [*step.attempts, attempt]
-    if step._state.adding:
-        run.unsaved.append(step)
+    with run.lock:  # another branch may be buffering a step meanwhile
+        if step._state.adding:
+            run.unsaved.append(step)
+            flush_steps(run.unsaved)
+            return
         flush_steps(run.unsaved)
-        return
-    flush_steps(run.unsaved)
     step.save(update_fields=["attempts"])
 
 
@@ -358,7 +359,7 @@ def _after_transient(
         )
     step.retry_at = due
     step.save(update_fields=["attempts", "call_details", "retry_at"])
-    services.execution_lease_release(execution=run.execution, owner=run.token, until=due)
+    # The runner hands the lease back (until the earliest retry) once no branch is in flight.
     metrics.RETRIES_SCHEDULED.labels(provider_name).inc()
     return RetryLater(at=due)
 

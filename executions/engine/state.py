@@ -10,6 +10,7 @@ Every step is persisted before anything leaves Flowker or the execution ends."""
 
 import copy
 import datetime
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,12 @@ class Run:
     # Steps recorded but not yet written; the execution shares the list, so the terminal
     # services (which receive the execution) write them in their transaction.
     unsaved: list[ExecutionStep] = field(default_factory=list)
+    # Parallel branches share the run: a step's number is taken, its row inserted and the
+    # dict updated under this lock, so numbers stay unique and in the order steps start.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # Nodes whose branch is in flight: another thread is writing their step, so the walk sees
+    # them as running and the context leaves them out until the branch has ended.
+    busy: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.execution.unsaved_steps = self.unsaved
@@ -56,14 +63,23 @@ class Run:
         return len(self.steps) + 1
 
     def views(self) -> dict[str, StepView]:
+        with self.lock:
+            steps = list(self.steps.items())
+            busy = set(self.busy)
         return {
-            node_id: StepView(step.status, (step.output or {}).get("branchTaken"))
-            for node_id, step in self.steps.items()
+            node_id: StepView("running")
+            if node_id in busy
+            else StepView(step.status, (step.output or {}).get("branchTaken"))
+            for node_id, step in steps
         }
 
     def context(self) -> dict[str, Any]:
         """`workflow` (the input with outputMapping writes applied) plus each node's output."""
-        ordered = sorted(self.steps.values(), key=lambda s: s.step_number)
+        with self.lock:
+            ordered = sorted(
+                (step for step in self.steps.values() if step.node_id not in self.busy),
+                key=lambda s: s.step_number,
+            )
         workflow = copy.deepcopy(self.execution.input_data)
         for step in ordered:
             if step.workflow_updates:
@@ -95,44 +111,46 @@ def record_step(
 ) -> ExecutionStep:
     """Record a step that finished in one go (conditional, action, transform, skipped,
     failed); it is written with the next write of the walk (see the module docstring)."""
-    finished = timezone.now()
-    step = ExecutionStep(
-        execution=run.execution,
-        step_number=run.next_step_number,
-        node_id=node["id"],
-        node_type=node.get("type", ""),
-        step_name=step_name(node),
-        status=status,
-        input=step_input,
-        output=output,
-        error_code=error[0] if error else "",
-        error_message=error[1] if error else "",
-        started_at=started,
-        completed_at=finished,
-        duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
-    )
-    run.steps[node["id"]] = step
-    run.unsaved.append(step)
+    with run.lock:  # parallel branches share the numbering and the buffer
+        finished = timezone.now()
+        step = ExecutionStep(
+            execution=run.execution,
+            step_number=run.next_step_number,
+            node_id=node["id"],
+            node_type=node.get("type", ""),
+            step_name=step_name(node),
+            status=status,
+            input=step_input,
+            output=output,
+            error_code=error[0] if error else "",
+            error_message=error[1] if error else "",
+            started_at=started,
+            completed_at=finished,
+            duration_ms=0 if status == StepStatus.SKIPPED else _ms(started, finished),
+        )
+        run.steps[node["id"]] = step
+        run.unsaved.append(step)
     return step
 
 
 def start_step(run: Run, node: dict[str, Any], step_input: Any) -> ExecutionStep:
     """The running step of an executor node: made on its first attempt (written with that
     attempt by `record_attempt`), resumed after."""
-    step = run.steps.get(node["id"])
-    if step is not None:
-        return step
-    step = ExecutionStep(
-        execution=run.execution,
-        step_number=run.next_step_number,
-        node_id=node["id"],
-        node_type="executor",
-        step_name=step_name(node),
-        status=StepStatus.RUNNING,
-        input=step_input,
-        started_at=timezone.now(),
-    )
-    run.steps[node["id"]] = step
+    with run.lock:
+        step = run.steps.get(node["id"])
+        if step is not None:
+            return step
+        step = ExecutionStep(
+            execution=run.execution,
+            step_number=run.next_step_number,
+            node_id=node["id"],
+            node_type="executor",
+            step_name=step_name(node),
+            status=StepStatus.RUNNING,
+            input=step_input,
+            started_at=timezone.now(),
+        )
+        run.steps[node["id"]] = step
     return step
 
 

@@ -1,6 +1,8 @@
 """Which node runs next (CONTRACT §8 graph semantics), as a pure function of the definition
 and the steps recorded so far: each node at most once, joins wait for every live predecessor,
-untaken branches and what only they lead to are skipped, ties broken by `nodes` order."""
+untaken branches and what only they lead to are skipped, ties broken by `nodes` order.
+`ready_moves` gives every node that can move at once (parallel branches); `next_move` the
+first of them."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -43,17 +45,19 @@ def _edge_state(edge: dict[str, Any], types: dict[str, str], steps: dict[str, St
     return "live"
 
 
-def next_move(
+def ready_moves(
     nodes: list[dict[str, Any]], edges: list[dict[str, Any]], steps: dict[str, StepView]
-) -> Move | None:
-    """The next node to run (or resume), or to record as skipped; None when nothing more can
-    move — normally because every node has its step."""
+) -> list[Move]:
+    """Every node that can move now, each once: the steps left running (a retry is due, or
+    their worker died) first, then every node whose incoming edges are all decided — to run
+    when one of them is live, to record as skipped when none is — in `nodes` order. The
+    branches after a fork are all ready together, so they may run at the same time."""
     counted = counted_nodes(nodes)
-    # A step left running (a retry is due, or its worker died) resumes first.
-    for node in counted:
-        step = steps.get(node["id"])
-        if step is not None and step.status == "running":
-            return Move(node=node, skip=False)
+    moves = [
+        Move(node=node, skip=False)
+        for node in counted
+        if (step := steps.get(node["id"])) is not None and step.status == "running"
+    ]
     types = {node["id"]: node.get("type", "") for node in nodes}
     into = incoming(edges)
     for node in counted:
@@ -62,5 +66,14 @@ def next_move(
         states = [_edge_state(edge, types, steps) for edge in into.get(node["id"], [])]
         if "open" in states:
             continue
-        return Move(node=node, skip="live" not in states)
-    return None
+        moves.append(Move(node=node, skip="live" not in states))
+    return moves
+
+
+def next_move(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], steps: dict[str, StepView]
+) -> Move | None:
+    """The first of the ready moves (a running step before a new node, then `nodes` order);
+    None when nothing more can move — normally because every node has its step."""
+    moves = ready_moves(nodes, edges, steps)
+    return moves[0] if moves else None

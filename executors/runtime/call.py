@@ -24,6 +24,7 @@ from executors.runtime.http import (
     send,
 )
 from executors.runtime.policy import NameResolutionError, OutboundPolicyError
+from flowker import tracing
 
 # Answers worth another attempt besides 5xx.
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -218,7 +219,27 @@ def _attempt(prepared: PreparedCall) -> OutboundResponse:
 
 
 def perform(prepared: PreparedCall, *, breaker_key: str | None = None) -> Outcome:
-    """Send one attempt (through the breaker of `breaker_key`, when given) and classify it."""
+    """Send one attempt (through the breaker of `breaker_key`, when given) and classify it.
+    When tracing, the attempt is a span whose HTTP child sends the provider `traceparent`."""
+    if not tracing.ACTIVE:
+        return _perform(prepared, breaker_key)
+    method = prepared.request.method.upper()
+    url = tracing.bare_url(prepared.request.url)
+    attributes = {"http.request.method": method, "url.full": url}
+    with tracing.span(f"provider call {method}", attributes) as span:
+        outcome = _perform(prepared, breaker_key)
+        status = getattr(outcome, "status", None)
+        if isinstance(outcome, Succeeded):
+            status = outcome.response.status
+        span.set_attribute("flowker.call.outcome", outcome_word(outcome))
+        if status is not None:
+            span.set_attribute("http.response.status_code", status)
+        if isinstance(outcome, Failed):
+            span.set_attribute("flowker.error.code", outcome.code)
+        return outcome
+
+
+def _perform(prepared: PreparedCall, breaker_key: str | None) -> Outcome:
     started = time.monotonic()
 
     def elapsed() -> int:

@@ -8,7 +8,7 @@ from executions import services
 from executions.engine import runner
 from executions.engine.nodes import run_node
 from executions.engine.state import NodeFailure, RetryLater, Run
-from executions.models import Execution
+from executions.models import Execution, ExecutionStep
 from flowker.actors import Actor
 from providers.models import ProviderConfiguration
 from tests.factories import guide_workflow, make_provider_config
@@ -59,7 +59,7 @@ def test_an_executor_node_that_succeeds_records_its_call_and_output(leased, stub
     assert received.header("Idempotency-Key") == f"{leased.execution.pk}:check-fraud"
 
 
-def test_a_transient_failure_schedules_the_next_attempt_and_hands_the_lease_back(
+def test_a_transient_failure_schedules_the_next_attempt(
     leased,
     stub_server,  # noqa: F811
 ):
@@ -70,8 +70,24 @@ def test_a_transient_failure_schedules_the_next_attempt_and_hands_the_lease_back
     assert isinstance(outcome, RetryLater) and outcome.at > timezone.now()
     step = leased.steps["check-fraud"]
     assert (step.status, step.retry_at) == ("running", outcome.at)
+    # The lease stays: the runner hands it back once no other branch is in flight.
+    assert Execution.objects.get(pk=leased.execution.pk).lease_owner == leased.token
+
+
+def test_the_runner_hands_the_lease_back_until_the_retry_is_due(
+    leased,
+    stub_server,  # noqa: F811
+):
+    stub_server.on("POST", "/score-transaction", StubResponse(503))
+    services.execution_lease_release(
+        execution=leased.execution, owner=leased.token, until=timezone.now()
+    )
+
+    assert runner.run(leased.execution.pk) == runner.WAITING
+
+    step = ExecutionStep.objects.get(execution=leased.execution, node_id="check-fraud")
     execution = Execution.objects.get(pk=leased.execution.pk)
-    assert (execution.lease_owner, execution.lease_expires_at) == ("", outcome.at)
+    assert (execution.lease_owner, execution.lease_expires_at) == ("", step.retry_at)
 
 
 def test_a_final_answer_gives_up_with_the_response_kept(leased, stub_server):  # noqa: F811
