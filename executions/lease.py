@@ -30,7 +30,9 @@ logger = logging.getLogger("flowker.executions")
 
 
 class LeaseKeeper:
-    def __init__(self) -> None:
+    def __init__(self, *, autostart: bool = True) -> None:
+        """`autostart=False`: no renewing thread (a test calls `renew` itself)."""
+        self._autostart = autostart
         self._lock = threading.Lock()
         self._held: Counter[str] = Counter()
         self._wake = threading.Event()
@@ -42,7 +44,7 @@ class LeaseKeeper:
         key = str(execution_id)
         with self._lock:
             self._held[key] += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._autostart and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(
                     target=self._run, name="flowker-lease-keeper", daemon=True
                 )

@@ -8,6 +8,10 @@ delays it), it
   the process died between commit and publish);
 - resumes what a worker took and dropped: a running execution whose lease has an owner and
   expired (2 s of slack) and that was not sent again since it expired;
+- sends again a pending execution the queue skipped: the execution queue is first in, first
+  out, so a task published more than FLOWKER_DISPATCH_GRACE_SECONDS before one a worker has
+  already taken was lost on the way (popped as a connection died, or received by a worker that
+  was killed before it started it);
 - as a last resort, sends again a dispatch the broker took but nobody ran for
   FLOWKER_DISPATCH_REPUBLISH_SECONDS (a broker restarted without its data). That is far longer
   than a queue can wait under the admission bound (FLOWKER_MAX_BACKLOG), so a busy queue is not
@@ -22,7 +26,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from executions.choices import ACTIVE, ExecutionStatus
@@ -54,6 +58,23 @@ def _dropped(now: datetime.datetime) -> Q:
         & ~Q(lease_owner="")
         & Q(published_at__lt=F("lease_expires_at"))
     )
+
+
+def _skipped(now: datetime.datetime) -> Q | None:
+    """Pending, published well before the newest task a worker took lately (FIFO queue)."""
+    window = now - _seconds(settings.FLOWKER_DISPATCH_REPUBLISH_SECONDS)
+    newest_taken = (
+        Execution.objects.filter(
+            status__in=(ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED, ExecutionStatus.FAILED),
+            started_at__gte=window,
+        )
+        .aggregate(newest=Max("published_at"))
+        .get("newest")
+    )
+    if newest_taken is None:
+        return None
+    before = newest_taken - _seconds(settings.FLOWKER_DISPATCH_GRACE_SECONDS)
+    return Q(status=ExecutionStatus.PENDING, published_at__lt=before)
 
 
 def _lost(now: datetime.datetime) -> Q:
@@ -90,10 +111,12 @@ def executions_reap() -> dict[str, int]:
         ):
             counts["failed"] += 1
     limit = settings.FLOWKER_REAPER_BATCH
+    skipped = _skipped(now)
+    lost = _lost(now) if skipped is None else _lost(now) | skipped
     for name, rule in (
         ("redispatched", _unpublished(now)),
         ("resumed", _dropped(now)),
-        ("republished", _lost(now)),
+        ("republished", lost),
     ):
         candidates = (
             Execution.objects.filter(rule, status__in=ACTIVE)

@@ -202,6 +202,8 @@ CELERY_TASK_TIME_LIMIT = env.int("FLOWKER_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's consumer, marking the run tasks it drops on broker loss for the reaper.
+CELERY_WORKER_CONSUMER = "flowker.celery:Consumer"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Celery's Django fixup closes the DB connection around every task unless this is set.
@@ -308,7 +310,7 @@ if FLOWKER_BREAKER_STORAGE not in ("redis", "cache") or (
 # that lost its data) waits before it is sent again; how many it sends per rule and sweep.
 FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5)
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
-FLOWKER_DISPATCH_REPUBLISH_SECONDS = env.float("FLOWKER_DISPATCH_REPUBLISH_SECONDS", default=120)
+FLOWKER_DISPATCH_REPUBLISH_SECONDS = env.float("FLOWKER_DISPATCH_REPUBLISH_SECONDS", default=60)
 FLOWKER_REAPER_BATCH = env.int("FLOWKER_REAPER_BATCH", default=500)
 # After a publish fails, a process leaves its new run tasks to the reaper for this long instead
 # of paying a broker connect timeout on every request.

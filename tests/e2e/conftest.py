@@ -51,7 +51,14 @@ class Worker:
     """A `celery worker` subprocess; `beat=True` also runs beat (the reaper) inside it."""
 
     def __init__(
-        self, tmp: Path, name: str, *, beat: bool, concurrency: int = 2, queue: str | None = None
+        self,
+        tmp: Path,
+        name: str,
+        *,
+        beat: bool,
+        concurrency: int = 2,
+        queue: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log = tmp / f"{name}.log"
         command = [
@@ -61,7 +68,7 @@ class Worker:
         ]  # fmt: skip
         if beat:
             command += ["--beat", "--schedule", str(tmp / f"{name}-beat-schedule")]
-        extra = {}
+        extra = dict(env or {})
         if queue:
             command += ["--queues", queue]
             extra["FLOWKER_EXECUTION_QUEUE"] = queue

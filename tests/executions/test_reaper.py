@@ -66,6 +66,32 @@ def test_a_published_dispatch_nobody_ran_for_long_is_sent_again(execution, setti
     assert executions_reap() == NOTHING
 
 
+def test_a_pending_execution_the_queue_skipped_is_sent_again(execution, settings):
+    """The queue is first in, first out: a task published well before one a worker already
+    took was lost on the way (e.g. received by a worker killed before it started it)."""
+    grace = settings.FLOWKER_DISPATCH_GRACE_SECONDS
+    _set(execution, dispatched_at=_ago(grace * 3), published_at=_ago(grace * 3))
+    later, _ = execution_start(
+        workflow=execution.workflow, input_data={}, actor=Actor.system(), idempotency_key="b"
+    )
+    _set(later, status="completed", published_at=_ago(grace))
+    assert executions_reap()["republished"] == 1
+    execution.refresh_from_db()
+    assert execution.dispatch_count == 2
+    assert executions_reap() == NOTHING
+
+
+def test_a_queue_that_is_merely_slow_is_not_doubled(execution, settings):
+    """Tasks published before the one being waited on are still waiting too: nothing skipped."""
+    grace = settings.FLOWKER_DISPATCH_GRACE_SECONDS
+    _set(execution, dispatched_at=_ago(grace * 3), published_at=_ago(grace * 3))
+    earlier, _ = execution_start(
+        workflow=execution.workflow, input_data={}, actor=Actor.system(), idempotency_key="a"
+    )
+    _set(earlier, status="completed", published_at=_ago(grace * 4))
+    assert executions_reap() == NOTHING
+
+
 def test_a_running_execution_whose_lease_expired_is_resumed_once(execution):
     _set(
         execution,
