@@ -51,9 +51,7 @@ def _forget_publishes(execution_ids: list[str]) -> None:
     from executions.models import Execution
 
     try:
-        Execution.objects.filter(pk__in=execution_ids, status__in=ACTIVE).update(
-            published_at=None
-        )
+        Execution.objects.filter(pk__in=execution_ids, status__in=ACTIVE).update(published_at=None)
         logger.info("run tasks dropped on broker loss", extra={"count": len(execution_ids)})
     except Exception as exc:  # the reaper's last-resort rule still sends them
         logger.warning("dropped run tasks not recorded: %s", type(exc).__name__)

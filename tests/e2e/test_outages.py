@@ -193,7 +193,8 @@ def _wait_all_ended(stack: "Stack", timeout: float = 120) -> None:
                 )
             )  # fmt: skip
             broker = redis.Redis.from_url(stack.redis.url)
-            queues = {name: broker.llen(name) for name in broker.keys("*") if broker.type(name) == b"list"}
+            lists = [name for name in broker.keys("*") if broker.type(name) == b"list"]
+            queues = {name: broker.llen(name) for name in lists}
             raise AssertionError(f"executions still active: {left}; queues: {queues}")
         time.sleep(0.2)
 
