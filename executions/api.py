@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from executions import dashboards, selectors, services
+from executions.admission import admit
 from executions.choices import ExecutionStatus
 from executions.notify import WAITING, wait_until
 from executions.serializers import (
@@ -82,6 +83,7 @@ def start_response(
     waiting place is free. `headers(execution)` adds response headers (the webhook's)."""
     key = idempotency_key(request)
     wait = preferred_wait(request)
+    admit()  # 503 FLK-0006 past the backlog bound (executions.admission)
     execution, replayed = services.execution_start(
         workflow=workflow,
         input_data=input_data,
@@ -136,7 +138,7 @@ class ExecutionStartView(FlowkerAPIView):
                 description="Idempotent replay (ExecutionCreateOutput), or the results when "
                 "`Prefer: wait` saw the execution end",
             ),
-            **errors(400, 404, 413, 422),
+            **errors(400, 404, 413, 422, 503),
         },
     )
     def post(self, request: Any, workflow_id: Any) -> Response:

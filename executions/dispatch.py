@@ -1,32 +1,96 @@
 """The one way work reaches the engine: the run task sent by name to the execution queue, so
 no module imports `executions.tasks` to enqueue (the tasks import the engine, not the reverse).
+
+Every send is recorded on the execution's dispatch record: `dispatched_at` says when a run was
+asked for, `published_at` when the broker took the task for it. Beat's reaper re-sends only what
+was never handed to the broker (`published_at` empty after FLOWKER_DISPATCH_GRACE_SECONDS), so a
+task that is merely waiting in a long queue is never doubled (executions.reaper).
+
+A publish is bounded: one connection attempt with short socket timeouts (the broker transport
+options in settings) and no retries. On the request path a broker failure is logged, the
+response goes out at once, and for FLOWKER_PUBLISH_PAUSE_SECONDS this process does not try again
+(each try could cost a connect timeout while the broker is unreachable): the reaper sends
+those executions once the broker is back.
 """
 
 import datetime
+import logging
+import threading
+import time
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from flowker.celery import app
 
 RUN_TASK = "executions.run"
+logger = logging.getLogger("flowker.executions")
+
+
+class _PublishPause:
+    """When this process last failed to reach the broker (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed_at: float | None = None
+
+    def active(self) -> bool:
+        with self._lock:
+            if self._failed_at is None:
+                return False
+            return time.monotonic() - self._failed_at < settings.FLOWKER_PUBLISH_PAUSE_SECONDS
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failed_at = time.monotonic()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failed_at = None
+
+
+PUBLISH_PAUSE = _PublishPause()
 
 
 def dispatch_run(execution_id: Any, *, eta: datetime.datetime | None = None) -> None:
-    """Send the run task now. A broker failure raises (no publish retries: callers either log
-    it or leave the execution to beat's reaper)."""
-    app.send_task(
-        RUN_TASK,
-        args=[str(execution_id)],
-        eta=eta,
-        queue=settings.FLOWKER_EXECUTION_QUEUE,
-        retry=False,
+    """Send the run task now and record that the broker took it. A broker failure raises (no
+    publish retries: callers either log it or leave the execution to beat's reaper)."""
+    from executions.models import Execution
+
+    try:
+        app.send_task(
+            RUN_TASK,
+            args=[str(execution_id)],
+            eta=eta,
+            queue=settings.FLOWKER_EXECUTION_QUEUE,
+            retry=False,
+        )
+    except Exception:
+        PUBLISH_PAUSE.failed()
+        raise
+    PUBLISH_PAUSE.succeeded()
+    Execution.objects.filter(pk=execution_id, published_at__isnull=True).update(
+        published_at=timezone.now()
     )
+
+
+def _send_after_commit(execution_id: Any, eta: datetime.datetime | None) -> None:
+    if PUBLISH_PAUSE.active():
+        logger.info("broker unreachable a moment ago: the reaper sends %s", execution_id)
+        return
+    try:
+        dispatch_run(execution_id, eta=eta)
+    except Exception as exc:
+        logger.warning(
+            "run task not sent; the reaper sends it",
+            extra={"execution_id": str(execution_id), "error": type(exc).__name__},
+        )
 
 
 def dispatch_run_on_commit(execution_id: Any, *, eta: datetime.datetime | None = None) -> None:
     """Send the run task once the current transaction commits. A broker failure is logged, not
-    raised: the execution's dispatch record or lease lets beat's reaper send it again."""
-    transaction.on_commit(partial(dispatch_run, execution_id, eta=eta), robust=True)
+    raised: the execution's dispatch record (no `published_at`) lets beat's reaper send it."""
+    transaction.on_commit(partial(_send_after_commit, execution_id, eta))

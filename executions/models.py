@@ -48,8 +48,10 @@ class Execution(models.Model):
     started_at = models.DateTimeField("started at", auto_now_add=True)
     completed_at = models.DateTimeField("completed at", null=True, blank=True)
     deadline_at = models.DateTimeField("deadline")
-    # Dispatch record: when the run task was last sent (beat re-sends stale pending ones).
+    # Dispatch record: when a run was last asked for, and when the broker took its task (empty
+    # until then: beat's reaper sends only what the broker never took, see executions.reaper).
     dispatched_at = models.DateTimeField("last dispatched at", null=True, blank=True)
+    published_at = models.DateTimeField("published at", null=True, blank=True)
     dispatch_count = models.PositiveIntegerField("dispatches", default=0)
     lease_owner = models.CharField("lease owner", max_length=64, blank=True, default="")
     lease_expires_at = models.DateTimeField("lease expires at", null=True, blank=True)

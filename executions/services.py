@@ -1,6 +1,6 @@
 """Every write and status change of executions: start (idempotent, durable hand-off to the
 workers), the engine's lease (take, renew, hand back for a retry wait) and terminal
-transitions, cancel, retry, and beat's reaper."""
+transitions, cancel and retry. Beat's reaper is executions.reaper."""
 
 import datetime
 import hashlib
@@ -15,7 +15,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
-from executions.dispatch import dispatch_run, dispatch_run_on_commit
+from executions.dispatch import dispatch_run_on_commit
 from executions.engine.state import flush_steps
 from executions.engine.walk import counted_nodes
 from executions.models import Execution, ExecutionStep
@@ -186,8 +186,10 @@ class LeaseLost(Exception):
 
 
 def _lease_until(seconds: float | None = None) -> datetime.datetime:
-    lease = settings.FLOWKER_EXECUTION_LEASE_SECONDS
-    return timezone.now() + datetime.timedelta(seconds=max(lease, (seconds or 0) + 10))
+    """A lease of FLOWKER_EXECUTION_LEASE_SECONDS from now, whatever call is about to start:
+    while the run task is in flight its process renews the lease (executions.lease), so a
+    worker that dies is resumed within one lease, not after its longest call timeout."""
+    return timezone.now() + datetime.timedelta(seconds=settings.FLOWKER_EXECUTION_LEASE_SECONDS)
 
 
 def _lease_statement() -> str:
@@ -270,7 +272,9 @@ def execution_lease_release(*, execution: Execution, owner: str, until: datetime
         flush_steps(getattr(execution, "unsaved_steps", None))
         released = Execution.objects.filter(
             pk=execution.pk, lease_owner=owner, status=ExecutionStatus.RUNNING
-        ).update(lease_owner="", lease_expires_at=until)
+        ).update(
+            lease_owner="", lease_expires_at=until, dispatched_at=timezone.now(), published_at=None
+        )
         if not released:
             raise LeaseLost(str(execution.pk))
         dispatch_run_on_commit(execution.pk, eta=until)
@@ -400,37 +404,3 @@ def execution_retry(*, execution: Execution, start_from: str, actor: Actor) -> E
         reuse_steps=kept,
     )
     return retried
-
-
-def executions_reap() -> dict[str, int]:
-    """Beat's sweep: re-send stale dispatches, resume executions whose lease expired, fail
-    those past their deadline. Returns what it did (for logs and tests)."""
-    now = timezone.now()
-    counts = {"failed": 0, "redispatched": 0, "resumed": 0}
-    for execution in Execution.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
-        if execution_fail(
-            execution=execution,
-            code="FLK-0503",
-            message="execution deadline exceeded",
-            owner=None,
-        ):
-            counts["failed"] += 1
-    grace = now - datetime.timedelta(seconds=settings.FLOWKER_DISPATCH_GRACE_SECONDS)
-    stale = Execution.objects.filter(status=ExecutionStatus.PENDING, dispatched_at__lt=grace)
-    for execution_id in stale.values_list("id", flat=True):
-        moved = Execution.objects.filter(
-            pk=execution_id, status=ExecutionStatus.PENDING, dispatched_at__lt=grace
-        ).update(dispatched_at=now, dispatch_count=F("dispatch_count") + 1)
-        if moved:
-            dispatch_run(execution_id)
-            counts["redispatched"] += 1
-    # A small grace so a retry task that is merely due is not doubled by the reaper.
-    expired = Execution.objects.filter(
-        status=ExecutionStatus.RUNNING, lease_expires_at__lt=now - datetime.timedelta(seconds=2)
-    ).values_list("id", flat=True)
-    for execution_id in expired:
-        dispatch_run(execution_id)
-        counts["resumed"] += 1
-    if any(counts.values()):
-        logger.info("reaper", extra=counts)
-    return counts

@@ -4,21 +4,24 @@ import dataclasses
 
 from celery import shared_task
 
-from executions import retention, selectors, services
+from executions import reaper, retention, selectors
 from executions.breakers import breaker_list
 from executions.dispatch import RUN_TASK
 from executions.engine import runner
+from executions.lease import KEEPER
 from flowker import metrics
 
 
 @shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def run_execution(execution_id: str) -> None:
-    runner.run(execution_id)
+    # The lease stays alive while this task runs, however long a call takes (executions.lease).
+    with KEEPER.keeping(execution_id):
+        runner.run(execution_id)
 
 
 @shared_task(name="executions.reap", acks_late=False)
 def reap() -> dict[str, int]:
-    return services.executions_reap()
+    return reaper.executions_reap()
 
 
 @shared_task(name="executions.purge", acks_late=False)

@@ -21,6 +21,15 @@ class TooManyAttempts(FlowkerError):
         self.retry_after = retry_after
 
 
+class Overloaded(FlowkerError):
+    """Refused at the door because the service is past its backlog bound (503 FLK-0006); the
+    caller may try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__("FLK-0006", message)
+        self.retry_after = retry_after
+
+
 class StateRefusal(FlowkerError):
     """A well-formed request that the current state of the resource, or of what it refers to,
     does not allow; whatever its code, it is answered as such (422). For codes that also name

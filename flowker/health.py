@@ -22,7 +22,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flowker.celery import app
+from flowker.celery import app, worker_heartbeat_key
 from flowker.redis_clients import redis_client
 from flowker.timefmt import format_timestamp, now
 
@@ -122,13 +122,26 @@ def check_worker() -> None:
     raise TimeoutError(f"no worker answered within {timeout:g} s")
 
 
+def check_worker_heartbeat() -> None:
+    """A worker that serves the execution queue recorded its heartbeat lately (flowker.celery);
+    a read from the cache, so /health never waits on the broker or a busy worker."""
+    queue = settings.FLOWKER_EXECUTION_QUEUE
+    last = cache.get(worker_heartbeat_key(queue))
+    if last is None:
+        raise RuntimeError(f"no worker has served the {queue!r} queue")
+    age = time.time() - float(last)
+    if age > settings.FLOWKER_WORKER_STALE_SECONDS:
+        raise RuntimeError(f"no worker on the {queue!r} queue for {age:.0f} s")
+
+
 def check_scheduler() -> None:
     last = cache.get(BEAT_HEARTBEAT_KEY)
     if last is None:
         raise RuntimeError("beat has not reported")
     age = time.time() - float(last)
     if age > settings.FLOWKER_SCHEDULER_STALE_SECONDS:
-        raise RuntimeError(f"last beat heartbeat {age:.0f} s ago")
+        # Beat sends it and the housekeeping worker runs it: either may be the one down.
+        raise RuntimeError(f"last beat heartbeat {age:.0f} s ago (beat or housekeeping worker)")
 
 
 READINESS_CHECKS: dict[str, Callable[[], None]] = {
@@ -138,12 +151,20 @@ READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "worker": check_worker,
     "scheduler": check_scheduler,
 }
+# /health: cheap checks only (no task sent): the worker is known from its heartbeat.
+HEALTH_CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "worker": check_worker_heartbeat,
+}
 
 
-def _run_checks(names: list[str]) -> dict[str, CheckResult]:
+def _run_checks(checks: dict[str, Callable[[], None]]) -> dict[str, CheckResult]:
+    names = list(checks)
+
     def run(name: str) -> CheckResult:
         try:
-            return _timed(READINESS_CHECKS[name])
+            return _timed(checks[name])
         finally:
             connections.close_all()
 
@@ -178,7 +199,7 @@ READINESS = ReadinessCache()
 
 
 def _readiness() -> tuple[dict[str, Any], int]:
-    results = _run_checks(list(READINESS_CHECKS))
+    results = _run_checks(READINESS_CHECKS)
     ready = all(result.ok for result in results.values())
     body = {
         "status": "healthy" if ready else "unhealthy",
@@ -217,8 +238,9 @@ class HealthView(PublicView):
         operation_id="health",
         summary="Liveness",
         description=(
-            "Whether the service reaches its database and broker: `healthy` (200) or `unhealthy` "
-            "(503), one entry per check. Public."
+            "Whether the service reaches its database and broker and a worker serves the "
+            "execution queue (its recent heartbeat): `healthy` (200) or `unhealthy` (503), one "
+            "entry per check. Public."
         ),
         tags=["Operations"],
         responses={
@@ -236,7 +258,7 @@ class HealthView(PublicView):
         },
     )
     def get(self, request: Any) -> Response:
-        results = _run_checks(["database", "broker"])
+        results = _run_checks(HEALTH_CHECKS)
         healthy = all(result.ok for result in results.values())
         body = {
             "status": "healthy" if healthy else "unhealthy",

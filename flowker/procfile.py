@@ -6,6 +6,12 @@ process is asked to stop (SIGTERM). That lets Celery and gunicorn shut their chi
 themselves, without the errors a signal sent to every child prints. A second Ctrl-C, or
 processes still running after STOP_TIMEOUT seconds, end them with SIGKILL.
 
+A process that exits on its own (a crash, a worker that gave up on its broker) is started again
+after a pause that doubles from RESTART_DELAY up to RESTART_DELAY_MAX seconds while it keeps
+failing, and is back to the shortest once it has stayed up for RESTART_RESET seconds: recovery
+never waits for someone to notice. (In production, systemd's `Restart=always` does the same:
+see README, Production layout.)
+
 Usage: python -m flowker.procfile Procfile
 """
 
@@ -21,6 +27,9 @@ from pathlib import Path
 from typing import IO
 
 STOP_TIMEOUT = float(os.environ.get("FLOWKER_STOP_TIMEOUT_SECONDS", "30"))
+RESTART_DELAY = float(os.environ.get("FLOWKER_RESTART_DELAY_SECONDS", "1"))
+RESTART_DELAY_MAX = float(os.environ.get("FLOWKER_RESTART_DELAY_MAX_SECONDS", "30"))
+RESTART_RESET = 60.0
 _LINE = re.compile(r"^(?P<name>[A-Za-z0-9_-]+):\s*(?P<command>.+)$")
 
 
@@ -42,6 +51,9 @@ class Supervisor:
         self.requested = False
         self.lock = threading.RLock()  # also taken by the signal handler's messages
         self.pumps: list[threading.Thread] = []
+        self.started_at: dict[str, float] = {}
+        self.delays: dict[str, float] = {}
+        self.restart_at: dict[str, float] = {}  # name -> monotonic time it starts again
 
     def say(self, name: str, text: str) -> None:
         with self.lock:
@@ -53,19 +65,41 @@ class Supervisor:
             self.say(name, raw.decode("utf-8", "replace").rstrip("\n"))
 
     def start(self) -> None:
-        for name, command in self.commands.items():
-            child = subprocess.Popen(
-                ["bash", "-c", f"exec {command}"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # the terminal's Ctrl-C is for the supervisor only
-            )
-            self.children[name] = child
-            self.say("system", f"{name} started (pid {child.pid})")
-            pump = threading.Thread(target=self._pump, args=(name, child.stdout), daemon=True)
-            pump.start()
-            self.pumps.append(pump)
+        for name in self.commands:
+            self.start_one(name)
+
+    def start_one(self, name: str) -> None:
+        child = subprocess.Popen(
+            ["bash", "-c", f"exec {self.commands[name]}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the terminal's Ctrl-C is for the supervisor only
+        )
+        self.children[name] = child
+        self.started_at[name] = time.monotonic()
+        self.say("system", f"{name} started (pid {child.pid})")
+        pump = threading.Thread(target=self._pump, args=(name, child.stdout), daemon=True)
+        pump.start()
+        self.pumps.append(pump)
+
+    def watch(self) -> None:
+        """Schedule a restart for each process that exited; start those whose pause is over."""
+        now = time.monotonic()
+        for name, child in self.children.items():
+            if child.poll() is None or name in self.restart_at:
+                continue
+            if now - self.started_at[name] >= RESTART_RESET:
+                self.delays[name] = RESTART_DELAY
+            delay = self.delays.get(name, RESTART_DELAY)
+            self.delays[name] = min(delay * 2, RESTART_DELAY_MAX)
+            self.restart_at[name] = now + delay
+            self.say("system", f"{name} exited (rc={child.returncode}); restarting in {delay:g} s")
+        for name, due in list(self.restart_at.items()):
+            if now >= due and not self.stopping.is_set():
+                del self.restart_at[name]
+                with self.lock:  # a Ctrl-C now finds the new process in the list
+                    self.start_one(name)
 
     def request_stop(self, signum: int, frame: object) -> None:
         if self.requested:
@@ -73,7 +107,7 @@ class Supervisor:
             self._kill()
             return
         self.requested = True
-        self.say("system", "stopping web, worker and beat (Ctrl-C again to force)")
+        self.say("system", f"stopping {', '.join(self.commands)} (Ctrl-C again to force)")
         self.stopping.set()
 
     def _running(self) -> list[tuple[str, subprocess.Popen]]:
@@ -87,11 +121,7 @@ class Supervisor:
     def run(self) -> int:
         self.start()
         while not self.stopping.wait(0.2):
-            for name, child in self.children.items():
-                if child.poll() is not None:
-                    self.say("system", f"{name} exited (rc={child.returncode}); stopping the rest")
-                    self.stopping.set()
-                    break
+            self.watch()
         for _, child in self._running():
             child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT

@@ -193,9 +193,18 @@ else:
         # Longer than the execution deadline plus the longest retry wait, so a task that is
         # merely waiting is never handed to a second worker.
         "visibility_timeout": env.int("FLOWKER_BROKER_VISIBILITY_TIMEOUT", default=900),
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
+        # A publish (web request, worker, beat) makes one connection attempt and gives up: no
+        # retry loop on the request path (kombu's default retries ~6 s, and `retry=False` on
+        # the send does not cover the connection). The dispatch record and the reaper send
+        # what could not be sent. The worker's consumer reconnects with its own retries.
+        "max_retries": 0,
+        "socket_connect_timeout": env.float("FLOWKER_BROKER_CONNECT_TIMEOUT", default=1.0),
+        "socket_timeout": env.float("FLOWKER_BROKER_SOCKET_TIMEOUT", default=2.0),
     }
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport with a fix that keeps the worker alive through a broker
+        # restart (flowker/broker.py says which defect).
+        CELERY_BROKER_TRANSPORT = "flowker.broker:Transport"
 
 # Reliability: a task is acknowledged only when it finished, and comes back if its worker dies.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
@@ -211,6 +220,8 @@ CELERY_TASK_TIME_LIMIT = env.int("FLOWKER_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's consumer, marking the run tasks it drops on broker loss for the reaper.
+CELERY_WORKER_CONSUMER = "flowker.celery:Consumer"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Celery's Django fixup closes the DB connection around every task unless this is set.
@@ -253,7 +264,29 @@ FLOWKER_READYZ_CACHE_SECONDS = env.float("FLOWKER_READYZ_CACHE_SECONDS", default
 # /readyz's ping goes on its own queue, so it neither waits behind nor adds to the executions'.
 # Every worker started without --queues consumes it besides the default queue.
 FLOWKER_HEALTH_QUEUE = env.str("FLOWKER_HEALTH_QUEUE", default="flowker-health")
-CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(FLOWKER_HEALTH_QUEUE)]
+# Beat's tasks (reaper, heartbeat, audit, gauges) go to their own queue, consumed by a worker
+# of their own (the Procfile's `housekeeping`), so a backlog of executions never delays them.
+# A worker started without --queues consumes every queue here (tests, small installs).
+FLOWKER_HOUSEKEEPING_QUEUE = env.str("FLOWKER_HOUSEKEEPING_QUEUE", default="flowker-housekeeping")
+CELERY_TASK_QUEUES = [
+    Queue(CELERY_TASK_DEFAULT_QUEUE),
+    Queue(FLOWKER_HEALTH_QUEUE),
+    Queue(FLOWKER_HOUSEKEEPING_QUEUE),
+]
+CELERY_TASK_ROUTES = {
+    name: {"queue": FLOWKER_HOUSEKEEPING_QUEUE}
+    for name in (
+        "executions.reap",
+        "executions.purge",
+        "executions.refresh_gauges",
+        "flowker.beat_heartbeat",
+        "audit.*",
+    )
+}
+# Every worker records a heartbeat per queue it consumes while it is connected to the broker;
+# /health and /readyz call a queue's workers down when its heartbeat is older than the limit.
+FLOWKER_WORKER_HEARTBEAT_SECONDS = env.float("FLOWKER_WORKER_HEARTBEAT_SECONDS", default=5.0)
+FLOWKER_WORKER_STALE_SECONDS = env.float("FLOWKER_WORKER_STALE_SECONDS", default=30.0)
 # Beat is considered down when its last heartbeat is older than this.
 FLOWKER_SCHEDULER_STALE_SECONDS = env.float("FLOWKER_SCHEDULER_STALE_SECONDS", default=30.0)
 
@@ -277,8 +310,12 @@ FLOWKER_OIDC_DISCOVERY_TTL = env.int("FLOWKER_OIDC_DISCOVERY_TTL", default=3600)
 # --- Execution engine (the guide's numbers; tests shorten them for the worker they start) -----
 # Whole-execution deadline; past it the execution fails with FLK-0503.
 FLOWKER_EXECUTION_DEADLINE_SECONDS = env.float("FLOWKER_EXECUTION_DEADLINE_SECONDS", default=300)
-# A worker holds an execution through a lease, renewed at every step.
-FLOWKER_EXECUTION_LEASE_SECONDS = env.float("FLOWKER_EXECUTION_LEASE_SECONDS", default=60)
+# A worker holds an execution through a lease, renewed at every step and, while the run task
+# is in flight (a provider call included), every third of a lease by its process
+# (executions.lease). A worker that dies is resumed by the reaper within
+# lease + 2 s + FLOWKER_REAPER_INTERVAL_SECONDS (≤ 2 × the lease with the defaults), plus the
+# time the resumed task waits in the queue.
+FLOWKER_EXECUTION_LEASE_SECONDS = env.float("FLOWKER_EXECUTION_LEASE_SECONDS", default=15)
 # Attempts per executor node and the backoff before attempt k+1: base * 2^(k-1) seconds.
 FLOWKER_RETRY_MAX_ATTEMPTS = env.int("FLOWKER_RETRY_MAX_ATTEMPTS", default=5)
 FLOWKER_RETRY_BACKOFF_SECONDS = env.float("FLOWKER_RETRY_BACKOFF_SECONDS", default=1.0)
@@ -299,9 +336,23 @@ if FLOWKER_BREAKER_STORAGE not in ("redis", "cache") or (
     FLOWKER_BREAKER_STORAGE == "redis" and not REDIS_URL
 ):
     raise ImproperlyConfigured("FLOWKER_BREAKER_STORAGE must be 'cache', or 'redis' with REDIS_URL")
-# Beat: how often the reaper runs, and how long a dispatched execution may wait for a worker.
+# Beat: how often the reaper runs; how long a run task the broker never took (its publish
+# failed) waits before the reaper sends it; how long a published task nobody ran (a broker
+# that lost its data) waits before it is sent again; how many it sends per rule and sweep.
 FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5)
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
+FLOWKER_DISPATCH_REPUBLISH_SECONDS = env.float("FLOWKER_DISPATCH_REPUBLISH_SECONDS", default=60)
+FLOWKER_REAPER_BATCH = env.int("FLOWKER_REAPER_BATCH", default=500)
+# After a publish fails, a process leaves its new run tasks to the reaper for this long instead
+# of paying a broker connect timeout on every request.
+FLOWKER_PUBLISH_PAUSE_SECONDS = env.float("FLOWKER_PUBLISH_PAUSE_SECONDS", default=2)
+# Load shedding at the door: with this many executions waiting for a worker (pending), a new
+# start is refused with 503 FLK-0006 and Retry-After instead of queueing work that would wait
+# past its deadline (0 turns it off). Each web process counts at most every
+# FLOWKER_ADMISSION_REFRESH_SECONDS.
+FLOWKER_MAX_BACKLOG = env.int("FLOWKER_MAX_BACKLOG", default=500)
+FLOWKER_ADMISSION_REFRESH_SECONDS = env.float("FLOWKER_ADMISSION_REFRESH_SECONDS", default=0.5)
+FLOWKER_SHED_RETRY_AFTER_SECONDS = env.int("FLOWKER_SHED_RETRY_AFTER_SECONDS", default=2)
 # Retention: finished executions (and their steps) older than this many days are deleted by
 # beat every FLOWKER_RETENTION_INTERVAL_SECONDS, in batches of FLOWKER_RETENTION_BATCH_SIZE
 # (one short transaction each), for at most FLOWKER_RETENTION_MAX_SECONDS per run. 0 keeps

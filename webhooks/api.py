@@ -110,7 +110,7 @@ SCHEMA: dict[str, Any] = {
     "responses": {
         201: ExecutionCreatedSerializer,
         200: OpenApiResponse(ExecutionResultsSerializer, description="Replay, or results"),
-        **errors(400, 404, 413, 422, 429),
+        **errors(400, 404, 413, 422, 429, 503),
     },
 }
 

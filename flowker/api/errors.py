@@ -17,7 +17,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 
 from flowker.api.validation import flatten_validation_errors
-from flowker.errors import FlowkerError, StateRefusal, TooManyAttempts
+from flowker.errors import FlowkerError, Overloaded, StateRefusal, TooManyAttempts
 
 logger = logging.getLogger("flowker.errors")
 
@@ -120,6 +120,8 @@ def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str
             error_body(exc.code, exc.message, 429, exc.fields),
             {"Retry-After": str(exc.retry_after)},
         )
+    if isinstance(exc, Overloaded):
+        return 503, error_body(exc.code, exc.message, 503), {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, StateRefusal):
         return 422, error_body(exc.code, exc.message, 422, exc.fields), {}
     if isinstance(exc, FlowkerError):

@@ -81,7 +81,10 @@ def test_a_failing_provider_moves_calls_retries_breaker_and_failures(
     assert after['flowker_backlog_executions{status="pending"}'] == 0
 
 
-def test_distinct_inputs_add_no_label_values(worker, stub_server, client_api, anon_client):
+def test_distinct_inputs_add_no_label_values(
+    worker, stub_server, client_api, anon_client, settings
+):
+    settings.FLOWKER_MAX_BACKLOG = 0  # 1000 starts at once: no load shedding in this test
     stub_server.on("POST", "/call", StubResponse(200, {"value": "ok"}))
     workflow_id = call_workflow(client_api, stub_server, name="metrics-card", provider_name="m-c")
     run_to_end(client_api, workflow_id, {"customer": "warm-up"})

@@ -127,8 +127,9 @@ def test_killed_worker_loses_nothing_and_repeats_no_completed_step(
     victim_worker, stub_server, client_api
 ):
     """The victim worker takes the execution and is SIGKILLed during the provider call; the
-    reaper resumes it on the suite's worker once the lease expires (the node's 5 s timeout
-    plus a 10 s margin: a lease always outlives the call in flight)."""
+    reaper resumes it on the suite's worker once the lease expires: one lease (3 s here) after
+    the victim's last renewal, whatever the call's timeout, and long before the broker would
+    give the victim's unacknowledged task out again (its visibility timeout)."""
     stub_server.on(
         "POST", "/call",
         StubResponse(200, {"value": "late"}, delay=3),
@@ -147,6 +148,20 @@ def test_killed_worker_loses_nothing_and_repeats_no_completed_step(
     assert [a["attempt"] for a in step.attempts] == [1, 2]
     assert ExecutionStep.objects.filter(execution_id=execution_id).count() == 2
     assert Execution.objects.get(pk=execution_id).output_data == {"answer": "second"}
+
+
+def test_a_call_longer_than_the_lease_is_made_once(worker, stub_server, client_api):
+    """The worker's process keeps the lease while the call is in flight (executions.lease): the
+    3 s lease of these tests does not lapse during a 7 s call, so the reaper does not hand the
+    execution to another worker process meanwhile."""
+    stub_server.on("POST", "/call", StubResponse(200, {"value": "slow"}, delay=7))
+    workflow_id = call_workflow(client_api, stub_server, data={"timeout": 10})
+    results = run_to_end(client_api, workflow_id)
+    assert results["status"] == "completed", results
+    assert len(stub_server.requests("POST", "/call")) == 1
+    assert [a["attempt"] for a in results["stepResults"][0]["attempts"]] == [1]
+    execution = Execution.objects.get(pk=results["executionId"])
+    assert execution.dispatch_count == 1  # never re-sent
 
 
 def test_configuration_disabled_while_a_retry_waits_fails_the_step_with_flk_0512(

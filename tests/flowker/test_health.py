@@ -1,11 +1,14 @@
 """Operational endpoints and what they report when a dependency is down."""
 
+import time
 import uuid
 
 import pytest
 import redis
+from django.core.cache import cache
 
 from flowker import health
+from flowker.celery import worker_heartbeat_key
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +30,16 @@ def unconsumed_health_queue(settings):
     broker.delete(settings.FLOWKER_HEALTH_QUEUE)
 
 
-def test_health_is_200_with_database_and_broker_up(anon_client):
+@pytest.fixture
+def worker_heartbeat(settings):
+    """A worker on the execution queue, as far as its heartbeat tells (flowker.celery)."""
+    key = worker_heartbeat_key(settings.FLOWKER_EXECUTION_QUEUE)
+    cache.set(key, time.time())
+    yield key
+    cache.delete(key)
+
+
+def test_health_is_200_with_database_and_broker_up(anon_client, worker_heartbeat):
     response = anon_client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -37,10 +49,32 @@ def test_health_is_200_with_database_and_broker_up(anon_client):
         "message": "database connection ok",
     }
     assert body["checks"]["broker"]["status"] == "healthy"
+    assert body["checks"]["worker"]["status"] == "healthy"
     assert body["timestamp"].endswith("Z")
 
 
-def test_health_is_503_when_the_broker_is_down(anon_client, settings):
+def test_health_is_503_when_no_worker_serves_the_execution_queue(anon_client, settings):
+    settings.FLOWKER_EXECUTION_QUEUE = f"nobody-{uuid.uuid4().hex}"
+    response = anon_client.get("/health")
+    assert response.status_code == 503
+    worker = response.json()["checks"]["worker"]
+    assert worker["status"] == "unhealthy"
+    assert "no worker has served" in worker["message"]
+
+
+def test_health_is_503_when_the_worker_heartbeat_is_stale(anon_client, settings):
+    """A worker that died, or lost the broker, stops its heartbeat: /health says so."""
+    key = worker_heartbeat_key(settings.FLOWKER_EXECUTION_QUEUE)
+    cache.set(key, time.time() - settings.FLOWKER_WORKER_STALE_SECONDS - 1)
+    try:
+        response = anon_client.get("/health")
+    finally:
+        cache.delete(key)
+    assert response.status_code == 503
+    assert "no worker on the" in response.json()["checks"]["worker"]["message"]
+
+
+def test_health_is_503_when_the_broker_is_down(anon_client, settings, worker_heartbeat):
     settings.CELERY_BROKER_URL = DEAD_REDIS
     response = anon_client.get("/health")
     assert response.status_code == 503
@@ -103,10 +137,6 @@ def test_readyz_is_503_with_redis_down(anon_client, settings):
 
 
 def test_scheduler_check_follows_beat_heartbeat(anon_client, settings):
-    import time
-
-    from django.core.cache import cache
-
     from flowker.health import BEAT_HEARTBEAT_KEY, check_scheduler
 
     cache.set(BEAT_HEARTBEAT_KEY, time.time())

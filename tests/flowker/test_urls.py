@@ -71,7 +71,15 @@ def test_root_sends_browsers_to_the_console(anon_client):
 
 
 @pytest.mark.parametrize("accept", ["application/json", "*/*", None])
-def test_root_gives_api_clients_links(anon_client, accept):
+def test_root_gives_api_clients_links(anon_client, accept, settings):
+    import time
+
+    from django.core.cache import cache
+
+    from flowker.celery import worker_heartbeat_key
+
+    # /health is 200 only with a worker on the execution queue (its heartbeat).
+    cache.set(worker_heartbeat_key(settings.FLOWKER_EXECUTION_QUEUE), time.time())
     headers = {"HTTP_ACCEPT": accept} if accept else {}
     response = anon_client.get("/", **headers)
     assert response.status_code == 200
