@@ -248,6 +248,8 @@ def _api_latency() -> dict[str, float]:
                 if sample >= 5:  # the first few warm the caches and connections
                     latencies.append((time.perf_counter() - started) * 1000)
             figures[name] = percentile(latencies, 0.99)
+            median = percentile(latencies, 0.5)
+            print(f"{name}: p50 {median:.1f} ms, p99 {figures[name]:.1f} ms", file=sys.stderr)
         return figures
     finally:
         web.stop()
