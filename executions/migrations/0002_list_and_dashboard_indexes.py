@@ -4,6 +4,19 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+class AddPostgresIndex(migrations.AddIndex):
+    """An index only PostgreSQL builds: SQLite (the embedded mode) refuses NULLS LAST in an
+    index, and its small tables do not need one. The model state holds it either way."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,7 +46,7 @@ class Migration(migrations.Migration):
             model_name='execution',
             index=models.Index(fields=['started_at', 'id'], include=('status',), name='execution_started_idx'),
         ),
-        migrations.AddIndex(
+        AddPostgresIndex(
             model_name='execution',
             index=models.Index(models.OrderBy(models.F('completed_at'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='execution_completed_desc_idx'),
         ),
