@@ -35,6 +35,8 @@ DECISION_CONCURRENCY = (1, 8)
 DECISION_SECONDS = float(os.environ.get("BENCH_DECISION_SECONDS", "8"))
 STATEMENT_EXECUTIONS = 20
 API_SAMPLES = int(os.environ.get("BENCH_API_SAMPLES", "100"))
+# BENCH_ONLY=api measures the read API alone (it does not write var/bench/latest.json).
+ONLY = os.environ.get("BENCH_ONLY", "")
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowker_bench")
 FLOOR_DATABASE = os.environ.get(
     "BENCH_FLOOR_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowker_bench_floor"
@@ -247,6 +249,8 @@ def _api_latency() -> dict[str, float]:
                 if sample >= 5:  # the first few warm the caches and connections
                     latencies.append((time.perf_counter() - started) * 1000)
             figures[name] = percentile(latencies, 0.99)
+            median = percentile(latencies, 0.5)
+            print(f"{name}: p50 {median:.1f} ms, p99 {figures[name]:.1f} ms", file=sys.stderr)
         return figures
     finally:
         web.stop()
@@ -278,6 +282,9 @@ def _median(values: list[float]) -> float:
 def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "var").mkdir(exist_ok=True)
+    if ONLY == "api":
+        _main_api_only()
+        return
     import redis
 
     redis.Redis.from_url(REDIS).flushdb()
@@ -357,6 +364,21 @@ def main() -> None:
     summary = _summary(runs, statements, worker_peak_rss_mb, api)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+def _main_api_only() -> None:
+    """`BENCH_ONLY=api`: the read-API figure alone (no load runs), e.g. while tuning queries."""
+    api = _api_latency()
+    summary = {
+        "api_get_p99_ms": round(max(api.values()), 2),
+        "api_get_p99_ms_by_read": {name: round(value, 2) for name, value in api.items()},
+        "setup": {
+            "only": "api",
+            "samples": API_SAMPLES,
+            "history_executions": int(os.environ.get("BENCH_HISTORY_EXECUTIONS", "1000000")),
+        },
+    }
     print(json.dumps(summary, indent=2))
 
 
