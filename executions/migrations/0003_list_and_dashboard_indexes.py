@@ -20,7 +20,7 @@ class AddPostgresIndex(migrations.AddIndex):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('executions', '0001_initial'),
+        ('executions', '0002_dispatch_published_at'),
         ('workflows', '0002_executor_bindings'),
     ]
 
