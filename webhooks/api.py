@@ -1,7 +1,8 @@
 """ANY /v1/webhooks/{path}: starts the workflow whose active route matches METHOD + path.
 
-Order (CONTRACT §9): size limit, then the route and its authentication (verify token, else
-API key; no route → 404 for a key holder, 401 for anyone else), all before the body is read.
+Order (CONTRACT §9): size limit, then the route and its authentication (verify token and/or
+signature, else API key; no route → 404 for a key holder, 401 for anyone else), all before the
+body is parsed.
 """
 
 import hmac
@@ -23,6 +24,7 @@ from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path
+from webhooks.signatures import webhook_signature_verify
 from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
 HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
@@ -74,14 +76,39 @@ def _parse_body(request: Any) -> dict[str, Any]:
 SCHEMA: dict[str, Any] = {
     "description": (
         "Starts the active workflow whose webhook trigger registered this method and path. "
-        "Authenticated by `X-Webhook-Token` when the trigger has a verify token, else by "
-        "`X-API-Key`. The JSON body becomes the execution input, with `_webhook` metadata "
-        "added. `Prefer: wait=N` answers with the results when the execution ends in time."
+        "Authenticated by `X-Webhook-Token` when the trigger has a verify token and/or by a "
+        "signature of the raw body when it has `signature` (both must pass when both are set), "
+        "else by `X-API-Key`. Signatures: scheme `hmac-sha256` sends hex(HMAC-SHA256(secret, "
+        '"<timestamp>.<raw body>")) in `X-Signature` (optionally `sha256=`-prefixed) and the '
+        "Unix timestamp in `X-Signature-Timestamp` (header names configurable); scheme "
+        "`stripe` sends `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`. A missing or wrong "
+        "signature is 401 FLK-0364; a timestamp outside the tolerance or a replayed signature "
+        "is 401 FLK-0365. The JSON body becomes the execution input, with `_webhook` metadata "
+        "added. `Prefer: wait=N` answers with the results when the execution ends in time; "
+        "`Callback-URL` sends the signed completion callback there."
     ),
     "tags": ["Webhooks"],
     "parameters": [
         *START_HEADERS,
         OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
+        OpenApiParameter(
+            "X-Signature",
+            str,
+            OpenApiParameter.HEADER,
+            description="hmac-sha256 scheme: hex HMAC-SHA256 of `<timestamp>.<raw body>`",
+        ),
+        OpenApiParameter(
+            "X-Signature-Timestamp",
+            str,
+            OpenApiParameter.HEADER,
+            description="hmac-sha256 scheme: Unix seconds that were signed",
+        ),
+        OpenApiParameter(
+            "Stripe-Signature",
+            str,
+            OpenApiParameter.HEADER,
+            description="stripe scheme: `t=<unix>,v1=<hex>` (several v1 while rotating)",
+        ),
     ],
     "request": {"application/json": {"type": "object"}},
     "responses": {
@@ -129,17 +156,24 @@ class WebhookView(FlowkerAPIView):
             if has_key:
                 raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
-        if route.verify_token is not None:
+        if route.verify_token is not None or route.signature is not None:
             caller = client_ip(request)
             webhook_token_throttle_check(route_id=route.pk, ip=caller)
-            sent = request.headers.get("X-Webhook-Token", "")
-            expected = str(unseal(route.verify_token))
-            # An empty stored token (saved before the schema required one) opens nothing.
-            if not expected or not hmac.compare_digest(
-                sent.encode("utf-8"), expected.encode("utf-8")
-            ):
-                webhook_token_failure_record(route_id=route.pk, ip=caller)
-                raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
+            if route.verify_token is not None:
+                sent = request.headers.get("X-Webhook-Token", "")
+                expected = str(unseal(route.verify_token))
+                # An empty stored token (saved before the schema required one) opens nothing.
+                if not expected or not hmac.compare_digest(
+                    sent.encode("utf-8"), expected.encode("utf-8")
+                ):
+                    webhook_token_failure_record(route_id=route.pk, ip=caller)
+                    raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
+            if route.signature is not None:
+                try:
+                    webhook_signature_verify(route=route, request=request)
+                except FlowkerError:
+                    webhook_token_failure_record(route_id=route.pk, ip=caller)
+                    raise
             return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()

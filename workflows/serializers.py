@@ -6,10 +6,10 @@ from typing import Any
 from rest_framework import serializers
 
 from flowker.api.serializers import FlowkerSerializer, MetadataField, NumberField
-from flowker.sealing import is_sealed, mask_value, unseal
 from flowker.timefmt import format_timestamp
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
+from workflows.secrets import mask_trigger_secrets
 from workflows.validation import definition_warnings
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
@@ -86,17 +86,8 @@ def plain(value: Any) -> Any:
 
 
 def masked_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Nodes as shown: a trigger's sealed verify token becomes its mask."""
-    shown = []
-    for node in nodes:
-        data = node.get("data")
-        if isinstance(data, dict) and is_sealed(data.get("verify_token")):
-            node = {
-                **node,
-                "data": {**data, "verify_token": mask_value(unseal(data["verify_token"]))},
-            }
-        shown.append(node)
-    return shown
+    """Nodes as shown: a trigger's sealed secrets (verify token, signature secret) masked."""
+    return mask_trigger_secrets(nodes)
 
 
 class WorkflowSerializer(serializers.Serializer):
