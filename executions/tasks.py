@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from executions import selectors, services
+from executions import callbacks, selectors, services
 from executions.breakers import breaker_list
 from executions.dispatch import RUN_TASK
 from executions.engine import runner
@@ -27,3 +27,13 @@ def refresh_gauges() -> None:
     metrics.breaker_states(
         {view.key: view.state for view in breaker_list() if view.state != "unknown"}
     )
+
+
+@shared_task(name=callbacks.DELIVER_TASK, acks_late=True, reject_on_worker_lost=True)
+def deliver_callback(delivery_id: str) -> None:
+    callbacks.callback_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="executions.resend_callbacks", acks_late=False)
+def resend_callbacks() -> int:
+    return callbacks.callbacks_resend()

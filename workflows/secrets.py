@@ -1,10 +1,12 @@
-"""The secrets a workflow definition holds — a webhook trigger's `verify_token` and its
-`signature.secret` — sealed for storage, masked for display, kept when a mask is sent back."""
+"""The secrets a workflow holds — a webhook trigger's `verify_token` and `signature.secret`, and
+its callback's `secret` — sealed for storage, masked for display, kept when a mask is sent
+back."""
 
 import copy
 from collections.abc import Iterator
 from typing import Any
 
+from executions.choices import CALLBACK_EVENTS
 from flowker.sealing import FULL_MASK, is_sealed, mask_value, seal, unseal
 from workflows.choices import NodeType
 
@@ -24,6 +26,31 @@ def _holders(node: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
             yield holder, path[-1]
 
 
+def _kept_or_sealed(value: Any, old: Any) -> Any:
+    if is_sealed(value):
+        return value
+    if is_sealed(old) and value in (FULL_MASK, mask_value(unseal(old))):
+        return old
+    return seal(str(value))
+
+
+def seal_callback(
+    callback: dict[str, Any] | None, stored: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The callback as stored: its secret sealed (a mask sent back keeps the stored one) and
+    its events listed once each, all terminal statuses when none are given."""
+    if not callback:
+        return None
+    events = callback.get("events") or CALLBACK_EVENTS
+    sealed = {
+        "secret": _kept_or_sealed(callback["secret"], (stored or {}).get("secret")),
+        "events": [event for event in CALLBACK_EVENTS if event in events],
+    }
+    if callback.get("url"):
+        sealed = {"url": callback["url"], **sealed}
+    return sealed
+
+
 def _stored_secrets(nodes: list[dict[str, Any]] | None) -> dict[tuple[str, str], Any]:
     found = {}
     for node in nodes or []:
@@ -40,14 +67,7 @@ def seal_trigger_secrets(
     result = copy.deepcopy(nodes)
     for node in result:
         for holder, key in _holders(node):
-            value = holder[key]
-            if is_sealed(value):
-                continue
-            old = previous.get((node.get("id"), key))
-            if is_sealed(old) and value in (FULL_MASK, mask_value(unseal(old))):
-                holder[key] = old
-            else:
-                holder[key] = seal(str(value))
+            holder[key] = _kept_or_sealed(holder[key], previous.get((node.get("id"), key)))
     return result
 
 

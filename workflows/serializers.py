@@ -2,10 +2,13 @@
 and the camelCase responses (verify tokens masked)."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from executions.choices import CALLBACK_EVENTS
 from flowker.api.serializers import FlowkerSerializer, MetadataField, NumberField
+from flowker.sealing import mask_value, unseal
 from flowker.timefmt import format_timestamp
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
@@ -50,6 +53,26 @@ class EdgeSerializer(FlowkerSerializer):
     label = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
 
+class CallbackSerializer(FlowkerSerializer):
+    """A workflow's signed completion callback. Without `url`, only executions started with a
+    `Callback-URL` header get one."""
+
+    url = serializers.CharField(max_length=2000, required=False)
+    secret = serializers.CharField(max_length=500, write_only=True)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(CALLBACK_EVENTS),
+        min_length=1,
+        required=False,
+        help_text="Terminal statuses that are called back (default: all three)",
+    )
+
+    def validate_url(self, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise serializers.ValidationError("must be an http or https URL with a host")
+        return value
+
+
 class WorkflowInputSerializer(FlowkerSerializer):
     """Body of POST /v1/workflows and PUT /v1/workflows/{id}."""
 
@@ -64,6 +87,7 @@ class WorkflowInputSerializer(FlowkerSerializer):
     nodes = NodeSerializer(many=True, required=False, max_length=100)
     edges = EdgeSerializer(many=True, required=False, max_length=200)
     metadata = MetadataField(required=False)
+    callback = CallbackSerializer(required=False)
 
 
 class CloneSerializer(FlowkerSerializer):
@@ -85,6 +109,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+def masked_callback(callback: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A workflow's callback as shown: its secret masked."""
+    if not callback:
+        return None
+    return {**callback, "secret": mask_value(unseal(callback["secret"]))}
+
+
 def masked_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Nodes as shown: a trigger's sealed secrets (verify token, signature secret) masked."""
     return mask_trigger_secrets(nodes)
@@ -100,6 +131,7 @@ class WorkflowSerializer(serializers.Serializer):
     nodes = serializers.ListField(child=serializers.DictField())
     edges = serializers.ListField(child=serializers.DictField())
     metadata = serializers.DictField(required=False)
+    callback = serializers.DictField(required=False, help_text="url?, secret (masked), events")
     createdAt = serializers.CharField()
     updatedAt = serializers.CharField()
 
@@ -112,6 +144,8 @@ class WorkflowSerializer(serializers.Serializer):
         )
         if workflow.metadata:
             body["metadata"] = workflow.metadata
+        if workflow.callback:
+            body["callback"] = masked_callback(workflow.callback)
         body.update(
             createdAt=format_timestamp(workflow.created_at),
             updatedAt=format_timestamp(workflow.updated_at),

@@ -21,7 +21,7 @@ from flowker.transitions import guarded_delete, transition
 from webhooks.services import webhook_routes_clear, webhook_routes_register
 from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
-from workflows.secrets import seal_trigger_secrets
+from workflows.secrets import seal_callback, seal_trigger_secrets
 from workflows.validation import validate_definition
 
 _NAME_TAKEN = "workflow name already exists"
@@ -56,6 +56,7 @@ def workflow_create(
                 nodes=seal_trigger_secrets(nodes),
                 edges=edges,
                 metadata=data.get("metadata") or {},
+                callback=seal_callback(data.get("callback")),
             )
             _audit(EventType.WORKFLOW_CREATED, "CREATE", workflow, actor, **(audit_extra or {}))
     except IntegrityError as exc:
@@ -85,6 +86,7 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -
                 nodes=nodes,
                 edges=edges,
                 metadata={**workflow.metadata, **(data.get("metadata") or {})},
+                callback=seal_callback(data.get("callback"), stored=workflow.callback),
             )
             _audit(EventType.WORKFLOW_UPDATED, "UPDATE", workflow, actor)
     except IntegrityError as exc:
@@ -107,7 +109,8 @@ def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
 
 
 def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
-    """A new draft with the same description, nodes (verify tokens included), edges, metadata."""
+    """A new draft with the same description, nodes (trigger secrets included), edges,
+    metadata and callback (its secret included)."""
     try:
         with transaction.atomic():
             clone = Workflow.objects.create(
@@ -116,6 +119,7 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
                 nodes=copy.deepcopy(workflow.nodes),
                 edges=copy.deepcopy(workflow.edges),
                 metadata=copy.deepcopy(workflow.metadata),
+                callback=copy.deepcopy(workflow.callback),
             )
             _audit(
                 EventType.WORKFLOW_CLONED,
