@@ -181,3 +181,33 @@ def test_signature_checks_refuse_when_the_replay_cache_is_down(signed_hook, sett
     response = SigningCaller().hmac_sha256()
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "FLK-0006"
+
+
+def test_a_stripe_signed_webhook_decision_is_called_back_signed(
+    worker, stub_server, client_api, settings
+):
+    """The whole edge: a payment system signs its webhook the Stripe way and names where the
+    decision goes (Callback-URL); the worker decides and calls back, signed."""
+    from tests.e2e.test_callbacks import verify_flowker_signature
+
+    settings.FLOWKER_CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    stub_server.on("POST", "/score-transaction", StubResponse(200, {"score": 10}))
+    stub_server.on("POST", "/decisions", StubResponse(204))
+    provider = make_provider_config(base_url=stub_server.url)
+    body = with_webhook(
+        guide_workflow(provider.pk), signature={"scheme": "stripe", "secret": SECRET}
+    )
+    body["callback"] = {"secret": "cb-secret-for-decisions", "events": ["completed", "failed"]}
+    activate(client_api, body)
+    stamp = int(time.time())
+    response = SigningCaller().post(
+        HTTP_STRIPE_SIGNATURE=f"t={stamp},v1={sign(SECRET, stamp, BODY)}",
+        HTTP_CALLBACK_URL=stub_server.url_for("/decisions"),
+    )
+    assert response.status_code == 201, response.content
+    [callback] = stub_server.wait_for(1, "POST", "/decisions", timeout=30)
+    header = callback.header("X-Flowker-Signature")
+    assert verify_flowker_signature("cb-secret-for-decisions", header, callback.raw_body)
+    assert callback.body["executionId"] == response.json()["executionId"]
+    assert callback.body["status"] == "completed"
+    wait_all_terminal()
