@@ -67,8 +67,13 @@ class CallbackSerializer(FlowkerSerializer):
     )
 
     def validate_url(self, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises on an invalid port
+        except ValueError:
+            valid = False
+        if not valid:
             raise serializers.ValidationError("must be an http or https URL with a host")
         return value
 

@@ -59,6 +59,8 @@ def test_callback_secret_is_sealed_masked_kept_and_cloned(client_api, guide):
         ({"url": "https://x.example.com"}, "FLK-0301", "callback.secret"),
         ({**CALLBACK, "url": "ftp://x.example.com/"}, "FLK-0302", "callback.url"),
         ({**CALLBACK, "url": "not a url"}, "FLK-0302", "callback.url"),
+        ({**CALLBACK, "url": "http://[::1/x"}, "FLK-0302", "callback.url"),
+        ({**CALLBACK, "url": "http://x.example.com:99999/"}, "FLK-0302", "callback.url"),
         ({**CALLBACK, "events": ["done"]}, "FLK-0302", "callback.events[0]"),
         ({**CALLBACK, "events": []}, "FLK-0302", "callback.events"),
         ({**CALLBACK, "extra": True}, "FLK-0300", "callback.extra"),
