@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from executions import callbacks, selectors, services
+from executions import selectors, services
 from executions.breakers import breaker_list
+from executions.callbacks import DELIVER_TASK, callback_deliver, callbacks_resend
 from executions.dispatch import RUN_TASK
 from executions.engine import runner
 from flowker import metrics
@@ -29,11 +30,11 @@ def refresh_gauges() -> None:
     )
 
 
-@shared_task(name=callbacks.DELIVER_TASK, acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True)
 def deliver_callback(delivery_id: str) -> None:
-    callbacks.callback_deliver(delivery_id=delivery_id)
+    callback_deliver(delivery_id=delivery_id)
 
 
 @shared_task(name="executions.resend_callbacks", acks_late=False)
 def resend_callbacks() -> int:
-    return callbacks.callbacks_resend()
+    return callbacks_resend()

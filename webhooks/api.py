@@ -1,8 +1,7 @@
 """ANY /v1/webhooks/{path}: starts the workflow whose active route matches METHOD + path.
 
-Order (CONTRACT §9): size limit, then the route and its authentication (verify token and/or
-signature, else API key; no route → 404 for a key holder, 401 for anyone else), all before the
-body is parsed.
+Order (CONTRACT §9): size limit, then the route and its authentication (verify token, else
+API key; no route → 404 for a key holder, 401 for anyone else), all before the body is read.
 """
 
 import hmac
@@ -73,6 +72,27 @@ def _parse_body(request: Any) -> dict[str, Any]:
     return body
 
 
+SIGNATURE_HEADERS = [
+    OpenApiParameter(
+        "X-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        description="hmac-sha256 scheme: hex HMAC-SHA256 of `<timestamp>.<raw body>`",
+    ),
+    OpenApiParameter(
+        "X-Signature-Timestamp",
+        str,
+        OpenApiParameter.HEADER,
+        description="hmac-sha256 scheme: Unix seconds that were signed",
+    ),
+    OpenApiParameter(
+        "Stripe-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        description="stripe scheme: `t=<unix>,v1=<hex>` (several v1 while rotating)",
+    ),
+]
+
 SCHEMA: dict[str, Any] = {
     "description": (
         "Starts the active workflow whose webhook trigger registered this method and path. "
@@ -89,26 +109,9 @@ SCHEMA: dict[str, Any] = {
     ),
     "tags": ["Webhooks"],
     "parameters": [
+        *SIGNATURE_HEADERS,
         *START_HEADERS,
         OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
-        OpenApiParameter(
-            "X-Signature",
-            str,
-            OpenApiParameter.HEADER,
-            description="hmac-sha256 scheme: hex HMAC-SHA256 of `<timestamp>.<raw body>`",
-        ),
-        OpenApiParameter(
-            "X-Signature-Timestamp",
-            str,
-            OpenApiParameter.HEADER,
-            description="hmac-sha256 scheme: Unix seconds that were signed",
-        ),
-        OpenApiParameter(
-            "Stripe-Signature",
-            str,
-            OpenApiParameter.HEADER,
-            description="stripe scheme: `t=<unix>,v1=<hex>` (several v1 while rotating)",
-        ),
     ],
     "request": {"application/json": {"type": "object"}},
     "responses": {
@@ -150,30 +153,39 @@ class WebhookView(FlowkerAPIView):
         WEBHOOK_REQUESTS.labels(self.route_label, webhook_outcome(response)).inc()
         return response
 
+    def _signed(self, request: Any, route: WebhookRoute, normalised: str) -> Actor:
+        """A route with a `signature` (webhooks/signatures.py): a valid one authenticates the
+        caller; failures count toward the same per-address limit as wrong tokens."""
+        caller = client_ip(request)
+        webhook_token_throttle_check(route_id=route.pk, ip=caller)
+        try:
+            webhook_signature_verify(route=route, request=request)
+        except FlowkerError:
+            webhook_token_failure_record(route_id=route.pk, ip=caller)
+            raise
+        return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
+
     def _authenticate(self, request: Any, route: WebhookRoute | None, normalised: str) -> Actor:
         has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
         if route is None:
             if has_key:
                 raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
-        if route.verify_token is not None or route.signature is not None:
+        if route.signature is not None and route.verify_token is None:
+            return self._signed(request, route, normalised)
+        if route.verify_token is not None:
             caller = client_ip(request)
             webhook_token_throttle_check(route_id=route.pk, ip=caller)
-            if route.verify_token is not None:
-                sent = request.headers.get("X-Webhook-Token", "")
-                expected = str(unseal(route.verify_token))
-                # An empty stored token (saved before the schema required one) opens nothing.
-                if not expected or not hmac.compare_digest(
-                    sent.encode("utf-8"), expected.encode("utf-8")
-                ):
-                    webhook_token_failure_record(route_id=route.pk, ip=caller)
-                    raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
-            if route.signature is not None:
-                try:
-                    webhook_signature_verify(route=route, request=request)
-                except FlowkerError:
-                    webhook_token_failure_record(route_id=route.pk, ip=caller)
-                    raise
+            sent = request.headers.get("X-Webhook-Token", "")
+            expected = str(unseal(route.verify_token))
+            # An empty stored token (saved before the schema required one) opens nothing.
+            if not expected or not hmac.compare_digest(
+                sent.encode("utf-8"), expected.encode("utf-8")
+            ):
+                webhook_token_failure_record(route_id=route.pk, ip=caller)
+                raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
+            if route.signature is not None:  # with both, both must pass
+                return self._signed(request, route, normalised)
             return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()
