@@ -16,12 +16,13 @@ TEST_ENV := DJANGO_SECRET_KEY=test-secret-key-not-for-production \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	DJANGO_SETTINGS_MODULE=tests.settings
 
-.PHONY: help install run test lint format bench migrate clean
+.PHONY: help install run test lint format bench chaos migrate clean
 
 help:
 	@echo "make run    set up this machine and run web + worker + beat (Ctrl-C stops all)"
 	@echo "make test   set up and run the whole test suite (PostgreSQL + Redis)"
 	@echo "make lint   ruff check + format check;  make bench  benchmarks"
+	@echo "make chaos  fault injection (crashes, outages, provider faults, races, soak; <= 15 min)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +69,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(TEST_ENV) $(PY) -m tests.benchmarks
+
+# Its own PostgreSQL cluster and Redis server on free loopback ports (see tests/chaos/__main__.py).
+chaos: $(STAMP)
+	$(PY) -m tests.chaos
 
 clean:
 	rm -rf $(VENV) var *.egg-info

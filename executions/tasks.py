@@ -1,8 +1,10 @@
 """Celery entry points of the engine (thin: the work is in executions.engine.runner)."""
 
+import dataclasses
+
 from celery import shared_task
 
-from executions import selectors, services
+from executions import retention, selectors, services
 from executions.breakers import breaker_list
 from executions.callbacks import DELIVER_TASK, callback_deliver, callbacks_resend
 from executions.dispatch import RUN_TASK
@@ -18,6 +20,13 @@ def run_execution(execution_id: str) -> None:
 @shared_task(name="executions.reap", acks_late=False)
 def reap() -> dict[str, int]:
     return services.executions_reap()
+
+
+@shared_task(name="executions.purge", acks_late=False)
+def purge() -> dict | None:
+    """Beat's retention run (executions/retention.py)."""
+    result = retention.executions_purge()
+    return None if result is None else dataclasses.asdict(result)
 
 
 @shared_task(name="executions.refresh_gauges", acks_late=False)

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -34,23 +35,68 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 MAX_DEPTH = 64
 
 
+# PostgreSQL's numeric (behind jsonb) holds up to 131072 digits before the point and 16383
+# after it; a number beyond (`1e999999999`) cannot be stored.
+MAX_DECIMAL_EXPONENT = 131_071
+MIN_DECIMAL_EXPONENT = -16_383
+# Escapes that make text PostgreSQL refuses to store (NUL) or that is not Unicode at all (a
+# lone UTF-16 surrogate). Raw control characters and invalid UTF-8 never parse, so only an
+# escape can produce these: the value walk runs when the text holds one.
+_RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 class UnsafeJSON(ValueError):
-    """Well-formed JSON that Flowker refuses: nested too deeply, or NaN/Infinity."""
+    """Well-formed JSON that Flowker refuses: nested too deeply, NaN/Infinity, a number the
+    database cannot hold, a NUL character or a lone surrogate."""
 
 
 def _refuse_constant(name: str) -> Any:
     raise UnsafeJSON(f"{name} is not a JSON number")
 
 
+def _decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if value and not MIN_DECIMAL_EXPONENT <= value.adjusted() <= MAX_DECIMAL_EXPONENT:
+        raise UnsafeJSON(f"number {text[:20]}... is out of range")
+    return value
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON with exact decimals; raises ValueError for malformed JSON and UnsafeJSON for
-    nesting deeper than MAX_DEPTH or NaN/Infinity/-Infinity."""
+    nesting deeper than MAX_DEPTH, NaN/Infinity/-Infinity, numbers out of the database's range,
+    NUL characters and lone surrogates."""
     try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_float=_decimal, parse_constant=_refuse_constant)
     except RecursionError:
         raise UnsafeJSON(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     check_depth(value)
+    raw = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+    if _RISKY_ESCAPE.search(raw):
+        _check_text(value)
     return value
+
+
+def _check_text(value: Any) -> None:
+    """Raise UnsafeJSON when a key or string holds NUL or a lone surrogate (iterative)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            texts: Any = (item,)
+        elif isinstance(item, dict):
+            texts = item.keys()
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            texts = ()
+            pending.extend(item)
+        else:
+            continue
+        for text in texts:
+            found = _UNSTORABLE_TEXT.search(text)
+            if found:
+                what = "NUL character" if found.group() == "\x00" else "lone surrogate"
+                raise UnsafeJSON(f"text with a {what} is not accepted")
 
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:

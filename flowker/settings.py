@@ -129,6 +129,21 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# DEBUG shows settings, SQL and tracebacks to anyone who triggers an error: it is refused
+# unless the database is one only this machine reaches (the embedded SQLite, or a server on
+# loopback or a Unix socket), so a production DATABASE_URL can never run with it by accident.
+_LOCAL_DATABASE_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+_database_host = str(DATABASES["default"].get("HOST") or "")
+if DEBUG and not (
+    DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    or _database_host in _LOCAL_DATABASE_HOSTS
+    or _database_host.startswith("/")
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_DEBUG=true is refused with a database on {_database_host!r}: DEBUG is for a "
+        "database on this machine only (see README)."
+    )
+
 # --- Redis, cache, broker -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Redis clients on the request and engine paths fail fast instead of retrying for seconds.
@@ -272,6 +287,23 @@ if FLOWKER_BREAKER_STORAGE not in ("redis", "cache") or (
 # Beat: how often the reaper runs, and how long a dispatched execution may wait for a worker.
 FLOWKER_REAPER_INTERVAL_SECONDS = env.float("FLOWKER_REAPER_INTERVAL_SECONDS", default=5)
 FLOWKER_DISPATCH_GRACE_SECONDS = env.float("FLOWKER_DISPATCH_GRACE_SECONDS", default=10)
+# Retention: finished executions (and their steps) older than this many days are deleted by
+# beat every FLOWKER_RETENTION_INTERVAL_SECONDS, in batches of FLOWKER_RETENTION_BATCH_SIZE
+# (one short transaction each), for at most FLOWKER_RETENTION_MAX_SECONDS per run. 0 keeps
+# executions forever. Audit events are never deleted.
+FLOWKER_EXECUTION_RETENTION_DAYS = env.int("FLOWKER_EXECUTION_RETENTION_DAYS", default=30)
+FLOWKER_RETENTION_INTERVAL_SECONDS = env.float("FLOWKER_RETENTION_INTERVAL_SECONDS", default=3600)
+FLOWKER_RETENTION_BATCH_SIZE = env.int("FLOWKER_RETENTION_BATCH_SIZE", default=500)
+FLOWKER_RETENTION_MAX_SECONDS = env.float("FLOWKER_RETENTION_MAX_SECONDS", default=30)
+if FLOWKER_EXECUTION_RETENTION_DAYS < 0 or FLOWKER_RETENTION_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(
+        "FLOWKER_EXECUTION_RETENTION_DAYS must be 0 or more, FLOWKER_RETENTION_BATCH_SIZE 1 or more"
+    )
+CELERY_BEAT_SCHEDULE["execution-retention"] = {
+    "task": "executions.purge",
+    "schedule": FLOWKER_RETENTION_INTERVAL_SECONDS,
+    "options": {"expires": FLOWKER_RETENTION_INTERVAL_SECONDS},
+}
 # Celery queue the run tasks go to (route executions to a dedicated worker pool).
 FLOWKER_EXECUTION_QUEUE = env.str("FLOWKER_EXECUTION_QUEUE", default="celery")
 # Failed webhook verify-token checks allowed per route and client address in each window;
@@ -392,6 +424,11 @@ if _proxy_ssl_header:
 # HSTS (opt-in): browsers then refuse plain HTTP to this host for that many seconds.
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Behind TLS: plain-HTTP requests are redirected to HTTPS, except the probes that load
+# balancers and Prometheus send over plain HTTP inside the network.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^(health|readyz|version|metrics)/?$"]
 
 # Console passwords (admin users) must pass Django's checks.
 AUTH_PASSWORD_VALIDATORS = [
@@ -453,6 +490,8 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # Its debug lines carry every provider URL whole, query credentials included.
+        "urllib3": {"level": "WARNING"},
     },
 }
 CSRF_FAILURE_VIEW = "flowker.middleware.forbidden"

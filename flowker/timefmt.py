@@ -17,14 +17,17 @@ def format_timestamp_micro(value: datetime.datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime.datetime | None:
-    """Parse an RFC 3339 timestamp (offset required); None when it is not one."""
+    """Parse an RFC 3339 timestamp (offset required) into UTC; None when it is not one.
+
+    In UTC because PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 and Python allow
+    (a `-20:07` once reached the database and answered 500)."""
     try:
         value = datetime.datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except (ValueError, AttributeError):
+        if value.tzinfo is None:
+            return None
+        return value.astimezone(datetime.UTC)
+    except (ValueError, AttributeError, OverflowError):
         return None
-    if value.tzinfo is None:
-        return None
-    return value
 
 
 def now() -> datetime.datetime:

@@ -67,7 +67,33 @@ def _validated_config(provider_id: str, config: dict[str, Any]) -> dict[str, Any
             },
         )
     _refuse_bad_header_values(provider_id, config)
+    _refuse_credentials_in_urls(config)
     return seal_document(config, schema)
+
+
+def _refuse_credentials_in_urls(config: dict[str, Any]) -> None:
+    """A base URL is shown and stored as written, so a credential in its query string or
+    userinfo would be too: credentials belong in `authentication` (api_key can go in the query),
+    where they are sealed and masked."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from executors.runtime.connections import BASE_URL_KEYS
+    from flowker.sealing import is_sensitive_key
+
+    fields = {}
+    for key in BASE_URL_KEYS:
+        value = config.get(key)
+        if not isinstance(value, str):
+            continue
+        parts = urlsplit(value)
+        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        if "@" in parts.netloc or any(is_sensitive_key(name) for name in names):
+            fields[f"config.{key}"] = (
+                "must not carry credentials (user:password or a key in the query string): "
+                "use authentication (api_key with location query)"
+            )
+    if fields:
+        raise FlowkerError("FLK-0302", "credentials in a URL are not stored", fields=fields)
 
 
 def _header_fields(provider_id: str, config: dict[str, Any]) -> list[tuple[str, str, Any]]:

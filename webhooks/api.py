@@ -22,7 +22,7 @@ from flowker.errors import FlowkerError
 from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import mask_document, unseal
 from webhooks.models import WebhookRoute
-from webhooks.services import normalise_path
+from webhooks.services import normalise_path, webhook_path_problem
 from webhooks.signatures import webhook_signature_verify
 from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
@@ -193,8 +193,12 @@ class WebhookView(FlowkerAPIView):
 
     def handle(self, request: Any, path: str) -> Response:
         normalised = normalise_path(path)
+        # A path no route can have (`..`, `//`, NUL...) is not looked up: it has no route.
+        # (`path` is what follows /v1/webhooks/, so a leading `/` is an empty segment.)
         route = (
-            WebhookRoute.objects.select_related("workflow")
+            None
+            if path.startswith("/") or webhook_path_problem(normalised)
+            else WebhookRoute.objects.select_related("workflow")
             .filter(method=request.method, path=normalised)
             .first()
         )

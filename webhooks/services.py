@@ -16,6 +16,18 @@ def normalise_path(path: str) -> str:
     return path.rstrip("/")
 
 
+def webhook_path_problem(normalised: str) -> str | None:
+    """Why a normalised path can be no webhook route, or None. Routes are plain segments:
+    an empty, `.` or `..` segment, or a control character, would make two spellings reach
+    one route (or look like a climb out of /v1/webhooks/ to a proxy's rules)."""
+    segments = normalised[1:].split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        return "webhook path must not have empty, '.' or '..' segments"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in normalised):
+        return "webhook path must not have control characters"
+    return None
+
+
 def webhook_routes_register(*, workflow: Any, routes: list[dict[str, Any]]) -> None:
     """Insert the workflow's routes; the unique constraint decides conflicts (FLK-0360).
     Must run inside the activating transaction."""

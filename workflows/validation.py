@@ -23,7 +23,7 @@ from executors.resolution import (
 )
 from flowker.errors import FlowkerError, StateRefusal
 from flowker.sealing import is_sealed
-from webhooks.services import normalise_path
+from webhooks.services import normalise_path, webhook_path_problem
 from workflows import conditions, graph
 from workflows.choices import NodeType
 
@@ -134,6 +134,9 @@ def _trigger_failures(
         path = normalise_path(str(data["path"]))
         if not path:
             return [Failure(f"{where}.path", "FLK-0302", "webhook path must not be empty")]
+        problem = webhook_path_problem(path)
+        if problem:
+            return [Failure(f"{where}.path", "FLK-0302", problem)]
         definition.webhook_routes.append(
             {
                 "index": index,

@@ -44,6 +44,8 @@ class Connection:
             body=body,
             timeout=timeout or self.timeout,
             verify_tls=self.verify_tls,
+            # The configured header values are secret (catalog); never record them.
+            secrets=tuple(self.headers.values()),
         )
 
 

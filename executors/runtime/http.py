@@ -38,6 +38,9 @@ class OutboundRequest:
     body: Any | None = None
     timeout: float | None = None
     verify_tls: bool = True
+    # Values sent with the request that must never be recorded (configured header values,
+    # query values of the base URL); the authenticator's credentials are added when sending.
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -118,7 +121,10 @@ def _follow_redirects(
     authenticator: Authenticator | None,
     deadline: float,
     timeout: float,
+    sent: set[str] | None = None,
 ) -> transport.RawResponse:
+    """Send, following redirects; the credential values the authenticator added to any hop
+    are put in `sent`, so what is recorded can be scrubbed of them."""
     method = request.method.upper()
     url = request.url
     headers = _clean_headers(request.headers)
@@ -136,6 +142,9 @@ def _follow_redirects(
         hop_query: dict[str, Any] = dict(query) if first_hop else {}
         if with_credentials and authenticator is not None:
             authenticator.apply(hop_headers, hop_query)
+            if sent is not None:
+                sent.update(_added_values(hop_headers, headers))
+                sent.update(_added_values(hop_query, query))
         response = transport.exchange(
             method,
             url,
@@ -159,6 +168,21 @@ def _follow_redirects(
         url = target
         redirects_left -= 1
         first_hop = False
+
+
+def _added_values(applied: dict[str, Any], before: dict[str, Any]) -> set[str]:
+    """Values `applied` holds that `before` did not: what the authenticator put in. A header
+    such as `Bearer <token>` also yields the token alone."""
+    added: set[str] = set()
+    for name, value in applied.items():
+        if before.get(name) == value:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            text = str(item)
+            added.add(text)
+            if " " in text:
+                added.add(text.partition(" ")[2])
+    return added
 
 
 def _charset(content_type: str) -> str:
@@ -198,19 +222,25 @@ def send(
     started = time.monotonic()
     timeout = float(request.timeout or settings.FLOWKER_HTTP_TIMEOUT_SECONDS)
     deadline = started + timeout
-    response = _follow_redirects(request, authenticator, deadline, timeout)
+    sent: set[str] = set()
+    response = _follow_redirects(request, authenticator, deadline, timeout, sent)
     if response.status == 401 and authenticator is not None and authenticator.is_oauth:
         # The token may have been revoked before its expiry: fetch a new one and retry once.
         authenticator.invalidate()
-        response = _follow_redirects(request, authenticator, deadline, timeout)
+        response = _follow_redirects(request, authenticator, deadline, timeout, sent)
     content_type = response.headers.get("Content-Type", "")
     names = authenticator.query_names() if authenticator is not None else ()
-    secrets = authenticator.secrets() if authenticator is not None else ()
+    secrets = (
+        *(authenticator.secrets() if authenticator is not None else ()),
+        *request.secrets,
+        *sent,
+    )
+    body = _parse_body(response.content, content_type)
     return OutboundResponse(
         status=response.status,
         headers=redaction.redact_headers(response.headers, secrets=secrets),
         url=redaction.redact_url(response.url, names=names, secrets=secrets),
-        body=_parse_body(response.content, content_type),
+        body=redaction.redact_document(body, secrets=secrets),
         duration_ms=int((time.monotonic() - started) * 1000),
         size=len(response.content),
     )

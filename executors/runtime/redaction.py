@@ -77,3 +77,23 @@ def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -
         else:
             redacted[name] = value
     return redacted
+
+
+def redact_document(value: object, *, secrets: Iterable[str] = ()) -> object:
+    """A parsed response body with every occurrence of `secrets` (raw or URL-encoded) masked in
+    its strings and keys: a provider that quotes the request back in an error must not get the
+    credentials it was sent into node outputs, call details or error messages."""
+    usable = _usable(secrets)
+    if not usable:
+        return value
+
+    def clean(item: object) -> object:
+        if isinstance(item, str):
+            return _without_secret_text(item, usable)
+        if isinstance(item, dict):
+            return {clean(key): clean(child) for key, child in item.items()}
+        if isinstance(item, list):
+            return [clean(child) for child in item]
+        return item
+
+    return clean(value)

@@ -3,14 +3,22 @@ escaped parameters (so a value can never climb out of its segment)."""
 
 from string import Formatter
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 def join_url(base: str, path: str) -> str:
-    """`base` and `path` with exactly one `/` between them; an empty path leaves `base` as is."""
+    """`base` and `path` with exactly one `/` between them; an empty path leaves `base` as is.
+
+    A query string on `base` (an API key some providers take in the URL) stays a query string,
+    with the path's own query after it: appending the path after it would send the call to the
+    base path with the path glued into the key."""
     if not path:
         return base
-    return base.rstrip("/") + "/" + path.lstrip("/")
+    parts = urlsplit(base)
+    path_only, _, path_query = path.partition("?")
+    joined = parts.path.rstrip("/") + "/" + path_only.lstrip("/") if path_only else parts.path
+    query = "&".join(item for item in (parts.query, path_query) if item)
+    return urlunsplit((parts.scheme, parts.netloc, joined, query, parts.fragment))
 
 
 def _path_parameter(name: str, executor_id: str, sources: tuple[dict[str, Any], ...]) -> str:

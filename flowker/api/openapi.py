@@ -55,6 +55,10 @@ def paginated(item_serializer: type[serializers.Serializer], name: str) -> Any:
 # Request arrays of nested objects that the server refuses empty (`allow_empty=False`), which
 # drf-spectacular does not carry over from a nested list serializer.
 NON_EMPTY_REQUEST_ARRAYS = frozenset({"endpoints"})
+# Request objects the server refuses empty (`DictField(allow_empty=False)`), by component.
+NON_EMPTY_REQUEST_OBJECTS = {"ProviderConfigCreateRequest": "config"}
+# Endpoint methods are matched case-insensitively against these.
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 UUID_PARAMETERS = frozenset({"id", "workflow_id", "workflowId", "resourceId", "providerConfigId"})
 TIME_PARAMETERS = frozenset({"startTime", "endTime", "dateFrom", "dateTo"})
 
@@ -72,14 +76,62 @@ def _parameter_schema(parameter: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+# DRF's CharField refuses NUL characters everywhere, and blank text where it is required.
+NO_NUL = "^[^\\x00]*$"
+NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
+def _mapping_entry() -> dict[str, Any]:
+    """What executions/engine/mapping.py checks of an inputMapping/outputMapping entry (the
+    path syntax of source and target aside)."""
+    from executions.engine import kazaam
+
+    text = {"type": "string", "pattern": NOT_BLANK}
+    return {
+        "type": "object",
+        "required": ["source", "target"],
+        "properties": {
+            "source": text,
+            "target": text,
+            "required": {"type": "boolean", "nullable": True},
+            "transformation": {
+                "type": "object",
+                "nullable": True,
+                "required": ["type"],
+                "properties": {
+                    "type": {"type": "string", "enum": sorted(kazaam.OPERATIONS)},
+                    "config": {"type": "object", "nullable": True},
+                },
+            },
+        },
+    }
+
+
+def _text_rules(properties: dict[str, Any]) -> None:
+    for field_schema in properties.values():
+        if field_schema.get("type") != "string" or "pattern" in field_schema:
+            continue
+        if "enum" in field_schema or "format" in field_schema:
+            continue
+        field_schema["pattern"] = NOT_BLANK if field_schema.get("minLength", 0) > 0 else NO_NUL
+
+
+def _case_insensitive_choice(words: tuple[str, ...]) -> str:
+    letters = ("".join(f"[{c.upper()}{c.lower()}]" for c in word) for word in words)
+    return "^(" + "|".join(letters) + ")$"
+
+
 def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
     """drf-spectacular postprocessing hook: say what the server really checks — ids are
     UUIDs, times RFC 3339, limits 1-100, endpoints non-empty — and that `null` on an optional
-    request field is accepted (it means absent)."""
+    request field is accepted (it means absent); that request bodies are required (the parser
+    refuses an empty one) and that unknown fields are refused (FLK-0300)."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
             for parameter in operation.get("parameters", []):
                 schema = _parameter_schema(parameter)
                 if schema is not None:
@@ -89,6 +141,17 @@ def truthful_schema(result: dict[str, Any], generator: Any, request: Any, public
             continue
         required = set(schema.get("required", []))
         properties = schema.get("properties", {})
+        if schema.get("type") == "object" and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        if name.endswith(("EndpointRequest",)) and "method" in properties:
+            properties["method"]["pattern"] = _case_insensitive_choice(HTTP_METHODS)
+        _text_rules(properties)
+        for mapping in ("inputMapping", "outputMapping"):
+            if properties.get(mapping, {}).get("type") == "array":
+                properties[mapping]["items"] = _mapping_entry()
+        non_empty = NON_EMPTY_REQUEST_OBJECTS.get(name)
+        if non_empty in properties:
+            properties[non_empty]["minProperties"] = 1
         for field, field_schema in properties.items():
             if field in NON_EMPTY_REQUEST_ARRAYS and field_schema.get("type") == "array":
                 field_schema["minItems"] = 1
