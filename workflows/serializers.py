@@ -2,8 +2,8 @@
 and the camelCase responses (verify tokens masked)."""
 
 from typing import Any
-from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from executions.choices import CALLBACK_EVENTS
@@ -53,11 +53,23 @@ class EdgeSerializer(FlowkerSerializer):
     label = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
 
+# A callback URL as the OpenAPI document states it and the server checks it: http(s), a host
+# name or IPv4 address, an optional port, then a path.
+CALLBACK_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[^\s]*)?$"
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": CALLBACK_URL_PATTERN})
+class CallbackURLField(serializers.RegexField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(CALLBACK_URL_PATTERN, max_length=2000, **kwargs)
+        self.error_messages["invalid"] = "must be an http or https URL with a host"
+
+
 class CallbackSerializer(FlowkerSerializer):
     """A workflow's signed completion callback. Without `url`, only executions started with a
     `Callback-URL` header get one."""
 
-    url = serializers.CharField(max_length=2000, required=False)
+    url = CallbackURLField(required=False)
     secret = serializers.CharField(max_length=500, write_only=True)
     events = serializers.ListField(
         child=serializers.ChoiceField(CALLBACK_EVENTS),
@@ -65,17 +77,6 @@ class CallbackSerializer(FlowkerSerializer):
         required=False,
         help_text="Terminal statuses that are called back (default: all three)",
     )
-
-    def validate_url(self, value: str) -> str:
-        try:
-            parts = urlsplit(value)
-            valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises on an invalid port
-        except ValueError:
-            valid = False
-        if not valid:
-            raise serializers.ValidationError("must be an http or https URL with a host")
-        return value
 
 
 class WorkflowInputSerializer(FlowkerSerializer):
