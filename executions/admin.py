@@ -26,8 +26,10 @@ from django.views.decorators.http import require_POST
 
 from executions import dashboards, services
 from executions.breakers import breaker_list, breaker_reset
+from executions.callbacks import callback_state
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus
-from executions.models import Execution
+from executions.models import Execution, ExecutionCallback
+from executors.runtime.redaction import redact_url
 from flowker import jsoncodec
 from flowker.actors import Actor, actor_from_request
 from flowker.admin_site import ConsolePage, guarded, register_home, register_page
@@ -47,7 +49,7 @@ from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
 
 # Documents the changelist never shows; a workflow snapshot alone can be large.
-LIST_DEFERRED = ("input_data", "output_data", "nodes", "edges")
+LIST_DEFERRED = ("input_data", "output_data", "nodes", "edges", "callback_target")
 
 
 def _cancel(execution: Execution, actor: Actor) -> Execution:
@@ -197,6 +199,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
             },
         ),
         ("Timing", {"fields": ["started_at", "completed_at", "duration", "deadline_at"]}),
+        ("Completion callback", {"fields": ["callback"]}),
         (
             "Dispatch",
             {
@@ -221,6 +224,7 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
         "dispatch_count",
         "lease_owner",
         "lease_expires_at",
+        "callback",
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -267,6 +271,46 @@ class ExecutionAdmin(RunActionsMixin, admin.ModelAdmin):
         error = obj.error if isinstance(obj.error, dict) else {}
         code = error.get("code")
         return format_html("<code>{}</code>", code) if code else "—"
+
+    @admin.display(description="callback")
+    def callback(self, obj: Execution) -> str:
+        """Where the signed completion callback goes and every attempt to deliver it."""
+        state = callback_state(obj)
+        if state is None:
+            return "—"
+        target = redact_url(obj.callback_target["url"])
+        events = ", ".join(obj.callback_target.get("events") or [])
+        summary = format_html(
+            "<div>{} → <code>{}</code> (on {}) · {} attempt(s), last status {}</div>",
+            badge(state["status"]),
+            target,
+            events,
+            state["attempts"],
+            state["lastStatusCode"] if state["lastStatusCode"] is not None else "—",
+        )
+        delivery = ExecutionCallback.objects.filter(execution=obj).first()
+        if delivery is None or not delivery.attempts:
+            return summary
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+            (
+                (
+                    attempt.get("number"),
+                    attempt.get("at"),
+                    attempt.get("statusCode") or "—",
+                    attempt.get("durationMs"),
+                    attempt.get("error") or "",
+                )
+                for attempt in delivery.attempts
+            ),
+        )
+        return format_html(
+            "{}<table><tr><th>#</th><th>at</th><th>status</th><th>duration</th><th>error</th>"
+            "</tr>{}</table>",
+            summary,
+            rows,
+        )
 
     @admin.display(description="steps")
     def progress(self, obj: Execution) -> str:
@@ -702,3 +746,34 @@ register_page(
         permission="executions.view_execution",
     )
 )
+
+
+@admin.register(ExecutionCallback)
+class ExecutionCallbackAdmin(admin.ModelAdmin):
+    """The completion-callback outbox, read-only (the secret is never shown)."""
+
+    list_display = ["execution", "event", "status_badge", "attempt_count", "last_status_code"]
+    list_filter = ["status", "event"]
+    search_fields = ["=execution__id"]
+    exclude = ["secret"]
+    ordering = ["-created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in ExecutionCallback._meta.fields if field.name != "secret"]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: ExecutionCallback) -> str:
+        return badge(obj.status)
+
+    @admin.display(description="attempts")
+    def attempt_count(self, obj: ExecutionCallback) -> int:
+        return len(obj.attempts or [])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

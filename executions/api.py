@@ -23,6 +23,7 @@ from executions.choices import ExecutionStatus
 from executions.notify import WAITING, wait_until
 from executions.serializers import (
     ExecutionCreatedSerializer,
+    ExecutionDetailSerializer,
     ExecutionResultsSerializer,
     ExecutionSerializer,
     RetrySerializer,
@@ -47,6 +48,17 @@ START_HEADERS = [
         "Idempotency-Key", str, OpenApiParameter.HEADER, description="1-255 printable ASCII"
     ),
     OpenApiParameter("Prefer", str, OpenApiParameter.HEADER, description="wait=N (1-30 s)"),
+    OpenApiParameter(
+        "Callback-URL",
+        str,
+        OpenApiParameter.HEADER,
+        description=(
+            "Where this execution's signed completion callback goes, instead of the workflow's "
+            "callback URL (the workflow must declare a callback: its secret signs). Only hosts "
+            "in FLOWKER_CALLBACK_ALLOWED_HOSTS, never an address the outbound policy refuses; "
+            "else 400 FLK-0513."
+        ),
+    ),
 ]
 
 
@@ -90,6 +102,7 @@ def start_response(
         actor=actor,
         idempotency_key=key,
         digest=services.request_hash(digest_source) if key else "",
+        callback_url=request.headers.get("Callback-URL"),
     )
     response_headers = headers(execution) if headers else {}
     if replayed:
@@ -191,12 +204,16 @@ class ExecutionDetailView(FlowkerAPIView):
     @extend_schema(
         operation_id="getExecution",
         summary="Get an execution",
-        description="Status and progress of one execution, with `error` when it failed.",
+        description=(
+            "Status and progress of one execution, with `error` when it failed and `callback` "
+            "(its signed completion callback's delivery) when it has one."
+        ),
         tags=TAGS,
-        responses={200: ExecutionSerializer, **errors(400, 404)},
+        responses={200: ExecutionDetailSerializer, **errors(400, 404)},
     )
     def get(self, request: Any, id: Any) -> Response:
-        return Response(ExecutionSerializer(selectors.execution_get(execution_id=id)).data)
+        execution = selectors.execution_get(execution_id=id)
+        return Response(ExecutionDetailSerializer(execution).data)
 
 
 class ExecutionResultsView(FlowkerAPIView):

@@ -20,3 +20,16 @@ class StepStatus(models.TextChoices):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class CallbackStatus(models.TextChoices):
+    """A completion callback's delivery: `pending` until a receiver answers 2xx (`delivered`)
+    or the attempts run out or the destination is refused (`failed`)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+# The events a workflow's callback may list: the terminal statuses.
+CALLBACK_EVENTS = [status.value for status in TERMINAL]

@@ -3,7 +3,7 @@ crash is in these rows (snapshot, steps with outputs, lease, deadline)."""
 
 from django.db import models
 
-from executions.choices import TERMINAL, ExecutionStatus, StepStatus
+from executions.choices import TERMINAL, CallbackStatus, ExecutionStatus, StepStatus
 from flowker.ids import new_id
 from flowker.jsoncodec import DecimalJSONDecoder, DecimalJSONEncoder
 
@@ -56,6 +56,9 @@ class Execution(models.Model):
     dispatch_count = models.PositiveIntegerField("dispatches", default=0)
     lease_owner = models.CharField("lease owner", max_length=64, blank=True, default="")
     lease_expires_at = models.DateTimeField("lease expires at", null=True, blank=True)
+    # Where the signed completion callback goes, fixed at start: {url, secret (sealed), events},
+    # or null when there is none (executions/callbacks.py).
+    callback_target = _json("callback target", null=True, blank=True)
 
     class Meta:
         verbose_name = "execution"
@@ -135,3 +138,42 @@ class ExecutionStep(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.step_number} {self.node_id} ({self.status})"
+
+
+class ExecutionCallback(models.Model):
+    """The durable outbox row of an execution's completion callback: written in the same
+    transaction as the terminal status, sent by a task on commit, re-sent by beat until the
+    receiver answers 2xx or the attempts run out (executions/callbacks.py)."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    execution = models.OneToOneField(
+        Execution,
+        verbose_name="execution",
+        related_name="callback",
+        on_delete=models.CASCADE,
+    )
+    event = models.CharField("event", max_length=16, choices=ExecutionStatus.choices)
+    url = models.CharField("URL", max_length=2000)
+    secret = _json("secret (sealed)")
+    # The exact JSON text sent on every attempt (the signature is computed over it).
+    body = models.TextField("body")
+    status = models.CharField(
+        "status", max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.PENDING
+    )
+    attempts = _json("attempts", default=list, blank=True)
+    last_status_code = models.PositiveIntegerField("last status code", null=True, blank=True)
+    next_attempt_at = models.DateTimeField("next attempt at")
+    # Held by the worker sending an attempt, so no two send the same row at once.
+    lease_expires_at = models.DateTimeField("lease expires at", null=True, blank=True)
+    created_at = models.DateTimeField("created at", auto_now_add=True)
+    delivered_at = models.DateTimeField("delivered at", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "completion callback"
+        verbose_name_plural = "completion callbacks"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="callback_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.url} ({self.status})"

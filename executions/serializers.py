@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from executions.callbacks import callback_state
 from executions.models import Execution, ExecutionStep
 from flowker.api.serializers import FlowkerSerializer
 from flowker.timefmt import format_timestamp
@@ -84,6 +85,32 @@ class ExecutionSerializer(serializers.Serializer):
             body["error"] = execution.error
         if execution.retry_of_id:
             body["retryOf"] = str(execution.retry_of_id)
+        return body
+
+
+class CallbackStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        ["waiting", "pending", "delivered", "failed", "skipped"],
+        help_text=(
+            "waiting: the execution has not ended; pending: being sent or retried; delivered: "
+            "the receiver answered 2xx; failed: attempts exhausted or destination refused; "
+            "skipped: the execution ended in a status the callback does not list"
+        ),
+    )
+    attempts = serializers.IntegerField()
+    lastStatusCode = serializers.IntegerField(allow_null=True)
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    """ExecutionStatusOutput plus `callback` when the execution has a completion callback."""
+
+    callback = CallbackStateSerializer(required=False)
+
+    def to_representation(self, execution: Execution) -> dict[str, Any]:
+        body = super().to_representation(execution)
+        state = callback_state(execution)
+        if state is not None:
+            body["callback"] = state
         return body
 
 

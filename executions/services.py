@@ -14,6 +14,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from executions import callbacks
 from executions.choices import ACTIVE, RETRYABLE, ExecutionStatus, StepStatus
 from executions.dispatch import dispatch_run_on_commit
 from executions.engine.state import flush_steps
@@ -79,9 +80,11 @@ def execution_start(
     nodes: list[dict[str, Any]] | None = None,
     edges: list[dict[str, Any]] | None = None,
     reuse_steps: list[ExecutionStep] | None = None,
+    callback_url: str | None = None,
 ) -> tuple[Execution, bool]:
     """Write the execution and its dispatch record in one transaction and enqueue on commit.
-    Returns (execution, replayed)."""
+    `callback_url` (a `Callback-URL` header) replaces the workflow's callback URL; a retry
+    keeps the callback target of the execution it retries. Returns (execution, replayed)."""
     if idempotency_key:
         existing = Execution.objects.filter(
             workflow=workflow, idempotency_key=idempotency_key
@@ -92,6 +95,10 @@ def execution_start(
         raise FlowkerError("FLK-0501", "workflow is not active")
     nodes = pinned_nodes(workflow) if nodes is None else nodes
     edges = workflow.edges if edges is None else edges
+    if retry_of is not None and retry_of.callback_target and callback_url is None:
+        callback_target = retry_of.callback_target
+    else:
+        callback_target = callbacks.callback_target(workflow=workflow, header_url=callback_url)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -108,6 +115,7 @@ def execution_start(
                 + datetime.timedelta(seconds=settings.FLOWKER_EXECUTION_DEADLINE_SECONDS),
                 dispatched_at=now,
                 dispatch_count=1,
+                callback_target=callback_target,
             )
             if reuse_steps:
                 ExecutionStep.objects.bulk_create(
@@ -327,6 +335,7 @@ def execution_complete(*, execution: Execution, steps: list[ExecutionStep], owne
             flush_steps(getattr(execution, "unsaved_steps", None))
             _audit(EventType.EXECUTION_COMPLETED, execution, Actor.system())
             _count_finished(execution, ExecutionStatus.COMPLETED)
+            callbacks.enqueue(execution)
     if done:
         publish_ended(execution.pk)
 
@@ -357,6 +366,7 @@ def execution_fail(
                 EventType.EXECUTION_FAILED, execution, Actor.system(), error=f"{code}: {message}"
             )
             _count_finished(execution, ExecutionStatus.FAILED, code)
+            callbacks.enqueue(execution)
     if done:
         publish_ended(execution.pk)
     return done
@@ -371,6 +381,7 @@ def execution_cancel(*, execution: Execution, actor: Actor) -> Execution:
             raise FlowkerError(LOST_RACE, LOST_RACE_MESSAGE)
         _audit(EventType.EXECUTION_CANCELLED, execution, actor)
         _count_finished(execution, ExecutionStatus.CANCELLED)
+        callbacks.enqueue(execution)
     publish_ended(execution.pk)
     return execution
 

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from executions import reaper, retention, selectors
 from executions.breakers import breaker_list
+from executions.callbacks import DELIVER_TASK, callback_deliver, callbacks_resend
 from executions.dispatch import RUN_TASK
 from executions.engine import runner
 from executions.lease import KEEPER
@@ -39,3 +40,13 @@ def refresh_gauges() -> None:
     metrics.breaker_states(
         {view.key: view.state for view in breaker_list() if view.state != "unknown"}
     )
+
+
+@shared_task(name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True)
+def deliver_callback(delivery_id: str) -> None:
+    callback_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="executions.resend_callbacks", acks_late=False)
+def resend_callbacks() -> int:
+    return callbacks_resend()

@@ -384,6 +384,24 @@ FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS = env.int(
 )
 if FLOWKER_WEBHOOK_TOKEN_MAX_FAILURES < 1 or FLOWKER_WEBHOOK_TOKEN_FAILURE_WINDOW_SECONDS < 1:
     raise ImproperlyConfigured("webhook token failure limit and window must be 1 or more")
+# Signed completion callbacks (executions/callbacks.py). Hosts a start request's `Callback-URL`
+# header may name (exact names, or `*.example.com` for its subdomains); empty refuses the header.
+FLOWKER_CALLBACK_ALLOWED_HOSTS = env.list("FLOWKER_CALLBACK_ALLOWED_HOSTS", default=[])
+# Attempts per callback; the wait before attempt k+1 is base * 2^(k-1) seconds, capped.
+FLOWKER_CALLBACK_MAX_ATTEMPTS = env.int("FLOWKER_CALLBACK_MAX_ATTEMPTS", default=8)
+FLOWKER_CALLBACK_BACKOFF_SECONDS = env.float("FLOWKER_CALLBACK_BACKOFF_SECONDS", default=2.0)
+FLOWKER_CALLBACK_BACKOFF_MAX_SECONDS = env.float(
+    "FLOWKER_CALLBACK_BACKOFF_MAX_SECONDS", default=300.0
+)
+# Timeout of one callback request (connect to last byte of the answer).
+FLOWKER_CALLBACK_TIMEOUT_SECONDS = env.float("FLOWKER_CALLBACK_TIMEOUT_SECONDS", default=10.0)
+if FLOWKER_CALLBACK_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("FLOWKER_CALLBACK_MAX_ATTEMPTS must be 1 or more")
+CELERY_BEAT_SCHEDULE["callback-outbox"] = {
+    "task": "executions.resend_callbacks",
+    "schedule": FLOWKER_REAPER_INTERVAL_SECONDS,
+    "options": {"expires": 30},
+}
 # Upper bound of `Prefer: wait=N`.
 FLOWKER_MAX_WAIT_SECONDS = 30
 # Requests each web process lets wait at once (each holds a thread up to 30 s); past it
@@ -434,7 +452,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # Serializers list bare values, so the overrides do too (labels are part of the match).
         "WorkflowStatusEnum": ["draft", "active", "inactive"],
-        "ExecutionStatusEnum": "executions.choices.ExecutionStatus",
+        "ExecutionStatusEnum": ["pending", "running", "completed", "failed", "cancelled"],
         "ExecutorConfigStatusEnum": "executors.choices.ExecutorConfigStatus",
         "ActiveOrDisabledEnum": ["active", "disabled"],
         "StepStatusEnum": "executions.choices.StepStatus",
@@ -442,6 +460,7 @@ SPECTACULAR_SETTINGS = {
         "DependencyStatusEnum": ["up", "down"],
         "StageStatusEnum": ["passed", "failed", "skipped"],
         "OverallStatusEnum": ["passed", "failed", "partial"],
+        "CallbackStatusEnum": ["waiting", "pending", "delivered", "failed", "skipped"],
     },
 }
 

@@ -24,6 +24,7 @@ from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import is_sealed, mask_document, unseal
 from webhooks.models import WebhookRoute
 from webhooks.services import normalise_path, webhook_path_problem
+from webhooks.signatures import webhook_signature_verify
 from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
 
 HIDDEN_HEADERS = frozenset({"authorization", "x-api-key", "x-webhook-token"})
@@ -85,15 +86,44 @@ def _parse_body(request: Any) -> dict[str, Any]:
     return body
 
 
+SIGNATURE_HEADERS = [
+    OpenApiParameter(
+        "X-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        description="hmac-sha256 scheme: hex HMAC-SHA256 of `<timestamp>.<raw body>`",
+    ),
+    OpenApiParameter(
+        "X-Signature-Timestamp",
+        str,
+        OpenApiParameter.HEADER,
+        description="hmac-sha256 scheme: Unix seconds that were signed",
+    ),
+    OpenApiParameter(
+        "Stripe-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        description="stripe scheme: `t=<unix>,v1=<hex>` (several v1 while rotating)",
+    ),
+]
+
 SCHEMA: dict[str, Any] = {
     "description": (
         "Starts the active workflow whose webhook trigger registered this method and path. "
-        "Authenticated by `X-Webhook-Token` when the trigger has a verify token, else by "
-        "`X-API-Key`. The JSON body becomes the execution input, with `_webhook` metadata "
-        "added. `Prefer: wait=N` answers with the results when the execution ends in time."
+        "Authenticated by `X-Webhook-Token` when the trigger has a verify token and/or by a "
+        "signature of the raw body when it has `signature` (both must pass when both are set), "
+        "else by `X-API-Key`. Signatures: scheme `hmac-sha256` sends hex(HMAC-SHA256(secret, "
+        '"<timestamp>.<raw body>")) in `X-Signature` (optionally `sha256=`-prefixed) and the '
+        "Unix timestamp in `X-Signature-Timestamp` (header names configurable); scheme "
+        "`stripe` sends `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`. A missing or wrong "
+        "signature is 401 FLK-0364; a timestamp outside the tolerance or a replayed signature "
+        "is 401 FLK-0365. The JSON body becomes the execution input, with `_webhook` metadata "
+        "added. `Prefer: wait=N` answers with the results when the execution ends in time; "
+        "`Callback-URL` sends the signed completion callback there."
     ),
     "tags": ["Webhooks"],
     "parameters": [
+        *SIGNATURE_HEADERS,
         *START_HEADERS,
         OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER),
         OpenApiParameter(
@@ -146,12 +176,26 @@ class WebhookView(FlowkerAPIView):
         WEBHOOK_REQUESTS.labels(self.route_label, webhook_outcome(response)).inc()
         return response
 
+    def _signed(self, request: Any, route: WebhookRoute, normalised: str) -> Actor:
+        """A route with a `signature` (webhooks/signatures.py): a valid one authenticates the
+        caller; failures count toward the same per-address limit as wrong tokens."""
+        caller = client_ip(request)
+        webhook_token_throttle_check(route_id=route.pk, ip=caller)
+        try:
+            webhook_signature_verify(route=route, request=request)
+        except FlowkerError:
+            webhook_token_failure_record(route_id=route.pk, ip=caller)
+            raise
+        return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
+
     def _authenticate(self, request: Any, route: WebhookRoute | None, normalised: str) -> Actor:
         has_key = request.auth is not None or settings.FLOWKER_AUTH_DISABLED
         if route is None:
             if has_key:
                 raise FlowkerError("FLK-0361", "no webhook registered for this path and method")
             raise _unauthorized()
+        if route.signature is not None and route.verify_token is None:
+            return self._signed(request, route, normalised)
         if route.verify_token is not None:
             caller = client_ip(request)
             webhook_token_throttle_check(route_id=route.pk, ip=caller)
@@ -163,6 +207,8 @@ class WebhookView(FlowkerAPIView):
             ):
                 webhook_token_failure_record(route_id=route.pk, ip=caller)
                 raise FlowkerError("FLK-0362", "invalid or missing webhook verification token")
+            if route.signature is not None:  # with both, both must pass
+                return self._signed(request, route, normalised)
             return Actor(type="webhook", id=f"{route.method} {normalised}", ip=caller)
         if not has_key:
             raise _unauthorized()

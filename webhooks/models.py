@@ -27,6 +27,14 @@ class WebhookRoute(models.Model):
         encoder=DecimalJSONEncoder,
         decoder=DecimalJSONDecoder,
     )
+    # The trigger's `signature` settings with the secret sealed, or null (webhooks/signatures.py).
+    signature = models.JSONField(
+        "signature settings (secret sealed)",
+        null=True,
+        blank=True,
+        encoder=DecimalJSONEncoder,
+        decoder=DecimalJSONDecoder,
+    )
     created_at = models.DateTimeField("registered at", auto_now_add=True)
 
     class Meta:

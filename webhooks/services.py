@@ -40,6 +40,7 @@ def webhook_routes_register(*, workflow: Any, routes: list[dict[str, Any]]) -> N
                     workflow=workflow,
                     trigger_node_id=route["nodeId"],
                     verify_token=route.get("verifyToken"),
+                    signature=route.get("signature"),
                 )
         except IntegrityError as exc:
             owner = (

@@ -29,7 +29,12 @@ from workflows import services
 from workflows.choices import WorkflowStatus
 from workflows.graph_svg import render_workflow_svg
 from workflows.models import Workflow
-from workflows.serializers import WorkflowInputSerializer, masked_nodes, plain
+from workflows.serializers import (
+    WorkflowInputSerializer,
+    masked_callback,
+    masked_nodes,
+    plain,
+)
 from workflows.validation import definition_warnings, validate_definition
 
 FIELD_MAP = {
@@ -38,6 +43,7 @@ FIELD_MAP = {
     "nodes": "nodes",
     "edges": "edges",
     "metadata": "metadata",
+    "callback": "callback",
 }
 # An empty text box means "none", which the model stores as an empty list or object.
 EMPTY_DEFINITION = {"nodes": list, "edges": list, "metadata": dict}
@@ -54,15 +60,22 @@ class WorkflowForm(forms.ModelForm):
         help_text="Merged into the stored metadata, as the API's update does: "
         "a key cannot be removed here.",
     )
+    callback = JSONTextField(
+        required=False,
+        help_text='Signed completion callback, e.g. {"url": "https://…", "secret": "…", '
+        '"events": ["completed", "failed", "cancelled"]}; the secret is shown masked: leave '
+        "it as it is to keep it. Empty: no callback.",
+    )
 
     class Meta:
         model = Workflow
-        fields = ["name", "description", "nodes", "edges", "metadata"]
+        fields = ["name", "description", "nodes", "edges", "metadata", "callback"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
             self.initial["nodes"] = masked_nodes(self.instance.nodes)
+            self.initial["callback"] = masked_callback(self.instance.callback)
         else:
             self.initial.setdefault("nodes", [])
             self.initial.setdefault("edges", [])
@@ -182,9 +195,9 @@ class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
         return obj is None or obj.status == WorkflowStatus.DRAFT
 
     def get_fieldsets(self, request: HttpRequest, obj: Workflow | None = None) -> list[Any]:
-        definition = ["nodes", "edges", "metadata"]
+        definition = ["nodes", "edges", "metadata", "callback"]
         if not self._editable(obj):
-            definition = ["shown_nodes", "shown_edges", "shown_metadata"]
+            definition = ["shown_nodes", "shown_edges", "shown_metadata", "shown_callback"]
         fieldsets: list[Any] = [(None, {"fields": ["name", "description", "status"]})]
         if obj is not None:
             fieldsets.append(("Graph", {"fields": ["graph", "routes"]}))
@@ -196,7 +209,14 @@ class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Workflow | None = None) -> list[str]:
         readonly = ["status", "graph", "routes", "created_at", "updated_at"]
         if not self._editable(obj):
-            readonly += ["name", "description", "shown_nodes", "shown_edges", "shown_metadata"]
+            readonly += [
+                "name",
+                "description",
+                "shown_nodes",
+                "shown_edges",
+                "shown_metadata",
+                "shown_callback",
+            ]
         return readonly
 
     def render_change_form(
@@ -250,6 +270,10 @@ class WorkflowAdmin(RunActionsMixin, ServiceRefusalsMixin, admin.ModelAdmin):
     @admin.display(description="metadata")
     def shown_metadata(self, obj: Workflow) -> str:
         return _pretty(obj.metadata)
+
+    @admin.display(description="callback")
+    def shown_callback(self, obj: Workflow) -> str:
+        return _pretty(masked_callback(obj.callback)) if obj.callback else "—"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         actor = actor_from_request(request)

@@ -32,6 +32,14 @@ class Workflow(models.Model):
     # activation to the executor configuration they resolved to: {node id: configuration id}.
     # A live workflow never changes target because another configuration appears.
     executor_bindings = _json("executor configuration bindings", default=dict)
+    # Signed completion callback {url?, secret (sealed), events} or null (executions/callbacks.py).
+    callback = models.JSONField(
+        "completion callback",
+        null=True,
+        blank=True,
+        encoder=DecimalJSONEncoder,
+        decoder=DecimalJSONDecoder,
+    )
     created_at = models.DateTimeField("created at", auto_now_add=True)
     updated_at = models.DateTimeField("updated at", auto_now=True)
 

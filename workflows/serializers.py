@@ -3,13 +3,16 @@ and the camelCase responses (verify tokens masked)."""
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from executions.choices import CALLBACK_EVENTS
 from flowker.api.serializers import FlowkerSerializer, MetadataField, NumberField
-from flowker.sealing import is_sealed, mask_value, unseal
+from flowker.sealing import mask_value, unseal
 from flowker.timefmt import format_timestamp
 from workflows.choices import NodeType, WorkflowStatus
 from workflows.models import Workflow
+from workflows.secrets import mask_trigger_secrets
 from workflows.validation import definition_warnings
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
@@ -50,6 +53,32 @@ class EdgeSerializer(FlowkerSerializer):
     label = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
 
+# A callback URL as the OpenAPI document states it and the server checks it: http(s), a host
+# name or IPv4 address, an optional port, then a path.
+CALLBACK_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[^\s]*)?$"
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": CALLBACK_URL_PATTERN})
+class CallbackURLField(serializers.RegexField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(CALLBACK_URL_PATTERN, max_length=2000, **kwargs)
+        self.error_messages["invalid"] = "must be an http or https URL with a host"
+
+
+class CallbackSerializer(FlowkerSerializer):
+    """A workflow's signed completion callback. Without `url`, only executions started with a
+    `Callback-URL` header get one."""
+
+    url = CallbackURLField(required=False)
+    secret = serializers.CharField(max_length=500, write_only=True)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(CALLBACK_EVENTS),
+        min_length=1,
+        required=False,
+        help_text="Terminal statuses that are called back (default: all three)",
+    )
+
+
 class WorkflowInputSerializer(FlowkerSerializer):
     """Body of POST /v1/workflows and PUT /v1/workflows/{id}."""
 
@@ -64,6 +93,7 @@ class WorkflowInputSerializer(FlowkerSerializer):
     nodes = NodeSerializer(many=True, required=False, max_length=100)
     edges = EdgeSerializer(many=True, required=False, max_length=200)
     metadata = MetadataField(required=False)
+    callback = CallbackSerializer(required=False)
 
 
 class CloneSerializer(FlowkerSerializer):
@@ -85,18 +115,16 @@ def plain(value: Any) -> Any:
     return value
 
 
+def masked_callback(callback: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A workflow's callback as shown: its secret masked."""
+    if not callback:
+        return None
+    return {**callback, "secret": mask_value(unseal(callback["secret"]))}
+
+
 def masked_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Nodes as shown: a trigger's sealed verify token becomes its mask."""
-    shown = []
-    for node in nodes:
-        data = node.get("data")
-        if isinstance(data, dict) and is_sealed(data.get("verify_token")):
-            node = {
-                **node,
-                "data": {**data, "verify_token": mask_value(unseal(data["verify_token"]))},
-            }
-        shown.append(node)
-    return shown
+    """Nodes as shown: a trigger's sealed secrets (verify token, signature secret) masked."""
+    return mask_trigger_secrets(nodes)
 
 
 class WorkflowSerializer(serializers.Serializer):
@@ -109,6 +137,7 @@ class WorkflowSerializer(serializers.Serializer):
     nodes = serializers.ListField(child=serializers.DictField())
     edges = serializers.ListField(child=serializers.DictField())
     metadata = serializers.DictField(required=False)
+    callback = serializers.DictField(required=False, help_text="url?, secret (masked), events")
     createdAt = serializers.CharField()
     updatedAt = serializers.CharField()
 
@@ -121,6 +150,8 @@ class WorkflowSerializer(serializers.Serializer):
         )
         if workflow.metadata:
             body["metadata"] = workflow.metadata
+        if workflow.callback:
+            body["callback"] = masked_callback(workflow.callback)
         body.update(
             createdAt=format_timestamp(workflow.created_at),
             updatedAt=format_timestamp(workflow.updated_at),

@@ -17,11 +17,11 @@ from flowker.actors import Actor
 from flowker.audit.choices import EventType
 from flowker.audit.services import audit_record
 from flowker.errors import FlowkerError
-from flowker.sealing import FULL_MASK, is_sealed, mask_value, seal, unseal
 from flowker.transitions import guarded_delete, transition
 from webhooks.services import webhook_routes_clear, webhook_routes_register
-from workflows.choices import NodeType, WorkflowStatus
+from workflows.choices import WorkflowStatus
 from workflows.models import Workflow
+from workflows.secrets import seal_callback, seal_trigger_secrets
 from workflows.validation import validate_definition
 
 _NAME_TAKEN = "workflow name already exists"
@@ -39,29 +39,6 @@ def _audit(event_type: str, action: str, workflow: Workflow, actor: Actor, **ext
     )
 
 
-def _sealed_nodes(
-    nodes: list[dict[str, Any]], stored: list[dict[str, Any]] | None = None
-) -> list[dict[str, Any]]:
-    """Seal trigger verify tokens; a masked token sent back keeps the stored one."""
-    previous = {
-        node["id"]: (node.get("data") or {}).get("verify_token")
-        for node in stored or []
-        if isinstance(node, dict)
-    }
-    result = []
-    for node in copy.deepcopy(nodes):
-        data = node.get("data")
-        token = data.get("verify_token") if isinstance(data, dict) else None
-        if node.get("type") == NodeType.TRIGGER and token is not None and not is_sealed(token):
-            old = previous.get(node["id"])
-            if is_sealed(old) and token in (FULL_MASK, mask_value(unseal(old))):
-                data["verify_token"] = old
-            else:
-                data["verify_token"] = seal(str(token))
-        result.append(node)
-    return result
-
-
 def _name_taken(exc: IntegrityError) -> FlowkerError:
     return FlowkerError("FLK-0101", _NAME_TAKEN, fields={"name": "already exists"})
 
@@ -76,9 +53,10 @@ def workflow_create(
             workflow = Workflow.objects.create(
                 name=data["name"],
                 description=data.get("description") or "",
-                nodes=_sealed_nodes(nodes),
+                nodes=seal_trigger_secrets(nodes),
                 edges=edges,
                 metadata=data.get("metadata") or {},
+                callback=seal_callback(data.get("callback")),
             )
             _audit(EventType.WORKFLOW_CREATED, "CREATE", workflow, actor, **(audit_extra or {}))
     except IntegrityError as exc:
@@ -94,7 +72,7 @@ def _require_status(workflow: Workflow, allowed: tuple[str, ...], code: str, wha
 def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -> Workflow:
     """PUT: replaces name, description, nodes and edges of a draft; merges metadata."""
     _require_status(workflow, (WorkflowStatus.DRAFT,), "FLK-0103", "modify")
-    nodes = _sealed_nodes(data.get("nodes") or [], stored=workflow.nodes)
+    nodes = seal_trigger_secrets(data.get("nodes") or [], stored=workflow.nodes)
     edges = data.get("edges") or []
     validate_definition(nodes, edges)
     try:
@@ -108,6 +86,7 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any], actor: Actor) -
                 nodes=nodes,
                 edges=edges,
                 metadata={**workflow.metadata, **(data.get("metadata") or {})},
+                callback=seal_callback(data.get("callback"), stored=workflow.callback),
             )
             _audit(EventType.WORKFLOW_UPDATED, "UPDATE", workflow, actor)
     except IntegrityError as exc:
@@ -130,7 +109,8 @@ def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
 
 
 def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
-    """A new draft with the same description, nodes (verify tokens included), edges, metadata."""
+    """A new draft with the same description, nodes (trigger secrets included), edges,
+    metadata and callback (its secret included)."""
     try:
         with transaction.atomic():
             clone = Workflow.objects.create(
@@ -139,6 +119,7 @@ def workflow_clone(*, workflow: Workflow, name: str, actor: Actor) -> Workflow:
                 nodes=copy.deepcopy(workflow.nodes),
                 edges=copy.deepcopy(workflow.edges),
                 metadata=copy.deepcopy(workflow.metadata),
+                callback=copy.deepcopy(workflow.callback),
             )
             _audit(
                 EventType.WORKFLOW_CLONED,

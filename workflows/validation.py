@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog import registry
+from catalog.definitions.triggers import SIGNATURE
 from catalog.schemas import schema_errors
 from executions.engine.mapping import MappingDefinitionError, compile_mapping, compile_transforms
 from executions.engine.templating import TemplateError, template_paths
@@ -111,16 +112,21 @@ def _trigger_failures(
                 f"triggerType must be one of {', '.join(TRIGGER_TYPES)}",
             )
         ]
+    signature_failures = []
+    if trigger_type == "webhook" and data.get("signature") is not None:
+        signature_failures = _signature_failures(f"{where}.signature", data["signature"])
     if trigger_type == "webhook" and "path" not in data and "method" not in data:
         # A webhook trigger without a path registers no route (the guide's workflow example);
         # it is started through POST /v1/workflows/{id}/executions.
-        return []
+        return signature_failures
     plain = {k: v for k, v in data.items() if not (k == "verify_token" and is_sealed(v))}
     if is_sealed(data.get("verify_token")):
         plain["verify_token"] = "sealed"
+    if trigger_type == "webhook":
+        plain.pop("signature", None)  # checked above, with 400 codes
     errors = schema_errors(trigger.schema, plain)
-    if errors:
-        return [
+    if errors or signature_failures:
+        return signature_failures + [
             Failure(f"{where}.{path}" if path else where, "FLK-0201", reason)
             for path, reason in errors.items()
         ]
@@ -138,9 +144,34 @@ def _trigger_failures(
                 "method": str(data["method"]).upper(),
                 "path": path,
                 "verifyToken": data.get("verify_token"),
+                "signature": data.get("signature"),
             }
         )
     return []
+
+
+def _signature_failures(where: str, signature: Any) -> list[Failure]:
+    """A webhook trigger's `signature` (catalog SIGNATURE): a missing field is 400 FLK-0301,
+    any other invalid value (an unknown scheme included) 400 FLK-0302."""
+    if not isinstance(signature, dict):
+        return [Failure(where, "FLK-0302", "signature must be an object")]
+    shown = dict(signature)
+    if is_sealed(shown.get("secret")):
+        shown["secret"] = "sealed"
+    failures = []
+    for path, reason in schema_errors(SIGNATURE, shown).items():
+        code = "FLK-0301" if reason.endswith("is a required property") else "FLK-0302"
+        failures.append(Failure(f"{where}.{path}" if path else where, code, reason))
+    scheme = signature.get("scheme")
+    if scheme == "stripe" and "timestampHeader" in signature:
+        failures.append(
+            Failure(
+                f"{where}.timestampHeader",
+                "FLK-0302",
+                "the stripe scheme carries its timestamp in Stripe-Signature",
+            )
+        )
+    return failures
 
 
 def definition_warnings(workflow_id: Any, nodes: list[dict[str, Any]]) -> list[str]:

@@ -71,6 +71,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "FLK-0361": 404,
     "FLK-0362": 401,
     "FLK-0363": 413,
+    # Signed webhooks: missing/invalid signature; stale timestamp or replayed signature.
+    "FLK-0364": 401,
+    "FLK-0365": 401,
     "FLK-0401": 403,
     "FLK-0500": 404,
     "FLK-0501": 422,
@@ -78,6 +81,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "FLK-0506": 413,
     "FLK-0510": 422,
     "FLK-0511": 422,
+    # Callback-URL header refused (host not allowed, or the outbound policy refuses it).
+    "FLK-0513": 400,
     "FLK-0600": 404,
     "FLK-9999": 500,
 }

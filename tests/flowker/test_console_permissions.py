@@ -81,6 +81,19 @@ def one_of_each(viewer_user):
     )
     execution, _ = execution_start(workflow=workflow, input_data={}, actor=Actor.system())
     draft = workflow_create(data={**copy.deepcopy(WORKFLOW), "name": "draft"}, actor=Actor.system())
+    from django.utils import timezone
+
+    from executions.models import ExecutionCallback
+    from flowker.sealing import seal
+
+    callback = ExecutionCallback.objects.create(
+        execution=execution,
+        event="completed",
+        url="https://hooks.example.com/flowker",
+        secret=seal("callback-secret"),
+        body="{}",
+        next_attempt_at=timezone.now(),
+    )
     audited = make_audit_event()
     audit_verify(event=audited)  # records a checkpoint there
     rows = [
@@ -89,6 +102,7 @@ def one_of_each(viewer_user):
         make_executor_config(provider),
         draft,
         execution,
+        callback,
         workflow.webhook_routes.get(),
         audited,
         AuditCheckpoint.objects.get(event=audited),

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from executions.models import Execution, ExecutionCallback
 from flowker.sealing import rotate_document
 from providers.models import ProviderConfiguration
 from webhooks.models import WebhookRoute
@@ -14,7 +15,11 @@ from workflows.models import Workflow
 SEALED_FIELDS = (
     (ProviderConfiguration, "config"),
     (Workflow, "nodes"),
+    (Workflow, "callback"),
     (WebhookRoute, "verify_token"),
+    (WebhookRoute, "signature"),
+    (Execution, "callback_target"),
+    (ExecutionCallback, "secret"),
 )
 
 
@@ -25,7 +30,8 @@ class Command(BaseCommand):
         for model, field in SEALED_FIELDS:
             rotated = 0
             with transaction.atomic():
-                for pk, value in model.objects.select_for_update().values_list("pk", field):
+                rows = model.objects.select_for_update().filter(**{f"{field}__isnull": False})
+                for pk, value in rows.values_list("pk", field):
                     if value is None:
                         continue
                     model.objects.filter(pk=pk).update(**{field: rotate_document(value)})
