@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('executions', '0001_initial'),
+        ('executions', '0003_list_and_dashboard_indexes'),
     ]
 
     operations = [
