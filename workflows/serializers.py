@@ -55,7 +55,9 @@ class EdgeSerializer(FlowkerSerializer):
 
 # A callback URL as the OpenAPI document states it and the server checks it: http(s), a host
 # name or IPv4 address, an optional port, then a path.
-CALLBACK_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[^\s]*)?$"
+# A port is 1–65535 (spelled out so the published pattern and the server agree on it).
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+CALLBACK_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:" + _PORT + r")?(/[^\s]*)?$"
 
 
 @extend_schema_field({"type": "string", "format": "uri", "pattern": CALLBACK_URL_PATTERN})
