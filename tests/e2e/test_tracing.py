@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
 
+from executions.models import ExecutionStep
 from flowker import tracing
 from tests.e2e.conftest import REPO, Worker
 from tests.e2e.helpers import activate, wait_all_terminal, wait_terminal
@@ -230,3 +231,65 @@ def test_tracing_off_imports_nothing_of_opentelemetry():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False []"
+
+
+def test_a_stripe_signed_webhook_runs_two_calls_at_once_and_is_called_back_in_one_trace(
+    traced_worker, web_spans, collector, stub_server, client_api, settings
+):
+    """Issue 9's four edges together: a payment system signs its webhook the Stripe way and
+    names a Callback-URL; the workflow forks into two provider calls that overlap; the signed
+    callback reaches the receiver; and the trace runs from the caller's span to both calls."""
+    from tests.e2e.test_callbacks import verify_flowker_signature
+    from tests.e2e.test_signed_webhooks import SigningCaller, sign
+
+    settings.FLOWKER_CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    stub_server.on("POST", "/fraud", StubResponse(200, {"score": 12}, delay=0.3))
+    stub_server.on("POST", "/kyc", StubResponse(200, {"level": 3}, delay=0.3))
+    stub_server.on("POST", "/decisions", StubResponse(204))
+    provider = make_provider_config(base_url=stub_server.url)
+    body = parallel_workflow(provider.pk)
+    body["nodes"][0]["data"]["triggerType"] = "webhook"
+    secret = "whsec_edges_5d1e"
+    body = with_webhook(body, path="checks/edges", signature={"scheme": "stripe", "secret": secret})
+    body["callback"] = {"secret": "cb-edges-secret", "events": ["completed", "failed"]}
+    activate(client_api, body)
+
+    stamp = int(time.time())
+    payload = b'{"card": "' + MARKER.encode() + b'", "amount": 1500.00}'
+    response = SigningCaller("/v1/webhooks/checks/edges").post(
+        payload,
+        HTTP_STRIPE_SIGNATURE=f"t={stamp},v1={sign(secret, stamp, payload)}",
+        HTTP_CALLBACK_URL=stub_server.url_for("/decisions"),
+        HTTP_TRACEPARENT=f"00-{TRACE_ID}-{CALLER_SPAN}-01",
+    )
+    assert response.status_code == 201, response.content
+    execution_id = response.json()["executionId"]
+
+    [callback] = stub_server.wait_for(1, "POST", "/decisions", timeout=30)
+    assert verify_flowker_signature(
+        "cb-edges-secret", callback.header("X-Flowker-Signature"), callback.raw_body
+    )
+    assert callback.body["executionId"] == execution_id
+    assert callback.body["status"] == "completed"
+    results = wait_terminal(client_api, execution_id)
+    assert results["status"] == "completed", results
+    calls = {
+        step.node_id: step
+        for step in ExecutionStep.objects.filter(execution_id=execution_id, node_type="executor")
+    }
+    fraud, kyc = calls["fraud"], calls["kyc"]  # the two calls overlapped
+    assert fraud.started_at < kyc.completed_at and kyc.started_at < fraud.completed_at
+    wait_all_terminal()
+
+    names = {"fraud executor", "kyc executor", "decide conditional", "run/executions.run"}
+    worker_spans = _wait_exported(collector, names)
+    spans = [s for s in _in_memory(web_spans) + worker_spans if s["trace_id"] == TRACE_ID]
+    print("\n" + span_tree(spans))
+    [webhook] = [s for s in spans if s["parent_id"] == CALLER_SPAN]
+    named = {span["name"]: span for span in spans}
+    assert named["run/executions.run"]["attributes"]["flowker.execution.id"] == execution_id
+    for node_id in ("fraud", "kyc"):
+        assert named[f"{node_id} executor"]["parent_id"] == named["run/executions.run"]["span_id"]
+        [received] = stub_server.requests("POST", f"/{node_id}")
+        assert received.header("traceparent").startswith(f"00-{TRACE_ID}-")
+    assert webhook["name"].startswith("POST")
