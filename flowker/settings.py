@@ -279,6 +279,7 @@ CELERY_TASK_ROUTES = {
         "executions.reap",
         "executions.purge",
         "executions.refresh_gauges",
+        "executions.resend_callbacks",
         "flowker.beat_heartbeat",
         "audit.*",
     )
