@@ -112,7 +112,9 @@ def test_a_branch_waiting_for_its_retry_does_not_block_the_other(
 ):
     settings.FLOWKER_RETRY_BACKOFF_SECONDS = 0.1
     stub_server.on("POST", "/fraud", StubResponse(503), StubResponse(200, {"score": 12}))
-    stub_server.on("POST", "/kyc", StubResponse(200, {"level": 3}, delay=0.6))
+    # KYC answers slowly enough that fraud's first attempt and its 0.1 s backoff end well before
+    # it, even when a busy machine delays a thread's first connection by a second or more.
+    stub_server.on("POST", "/kyc", StubResponse(200, {"level": 3}, delay=2.5))
 
     assert runner.run(execution.pk) == runner.DONE
 
