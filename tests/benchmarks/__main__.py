@@ -110,9 +110,11 @@ def _terminal(database: str, table: str, since: float) -> tuple[int, int, float 
     return row[0], row[1], float(row[2]) if row[2] is not None else None
 
 
-def _throughput(send, database: str, table: str) -> dict[str, float]:
-    """Load for SECONDS at CLIENTS, then wait (≤ 300 s) until every accepted one has ended."""
+def _throughput(send, database: str, table: str, cpu: harness.CpuMeter) -> dict:
+    """Load for SECONDS at CLIENTS, then wait (≤ 300 s) until every accepted one has ended.
+    `cpu_ms_per_execution`: CPU each part of the system spent per completed execution."""
     since = time.time() - 1
+    cpu.start()
     load = closed_loop(send, clients=CLIENTS, seconds=SECONDS)
     deadline = time.monotonic() + 300
     while True:
@@ -120,7 +122,12 @@ def _throughput(send, database: str, table: str) -> dict[str, float]:
         if terminal >= load.accepted or time.monotonic() > deadline:
             break
         time.sleep(0.1)
+    spent = cpu.stop()
     last = last or load.ended
+    per_execution = {
+        name: round(seconds * 1000 / max(completed, 1), 2) for name, seconds in spent.items()
+    }
+    per_execution["total"] = round(sum(per_execution.values()), 2)
     return {
         "accepted": load.accepted,
         "refused": sum(n for status, n in load.statuses.items() if status not in (200, 201)),
@@ -129,6 +136,7 @@ def _throughput(send, database: str, table: str) -> dict[str, float]:
         "trigger_p50_ms": percentile(load.latencies_ms, 0.5),
         "trigger_p99_ms": percentile(load.latencies_ms, 0.99),
         "drain_s": max(0.0, last - load.ended),
+        "cpu_ms_per_execution": per_execution,
     }
 
 
@@ -231,7 +239,9 @@ def _api_latency() -> dict[str, float]:
     base = f"http://127.0.0.1:{port}"
     web = harness.gunicorn("flowker.wsgi:application", port, env, WORK / "history-web.log")
     try:
-        harness.wait_http(f"{base}/health")
+        # /version, not /health: no worker runs beside this web tier, and once the heartbeats
+        # of the load runs' worker have aged (loading the history takes minutes) /health is 503.
+        harness.wait_http(f"{base}/version")
         session = requests.Session()
         session.headers["X-API-Key"] = key
         day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
@@ -324,6 +334,12 @@ def main() -> None:
         harness.wait_http(f"{base}/health")
         harness.wait_http(f"{floor_base}/health")
         rss = harness.RssSampler(worker.pid)
+        flowker_cpu = harness.CpuMeter(
+            {"web": web.pid, "worker": worker.pid, "beat": beat.pid, "stub": stub.pid}
+        )
+        floor_cpu = harness.CpuMeter(
+            {"web": floor_web.pid, "worker": floor_worker.pid, "stub": stub.pid}
+        )
 
         flowker_send, floor_send = _webhook(base), _floor_webhook(floor_base)
         # Warm-up: imports, connections, caches on both sides.
@@ -334,8 +350,8 @@ def main() -> None:
         runs = []
         for number in range(RUNS):
             print(f"run {number + 1}/{RUNS}…", file=sys.stderr)
-            floor = _throughput(floor_send, FLOOR_DATABASE, "floor_decision")
-            flowker = _throughput(flowker_send, DATABASE, "executions_execution")
+            floor = _throughput(floor_send, FLOOR_DATABASE, "floor_decision", floor_cpu)
+            flowker = _throughput(flowker_send, DATABASE, "executions_execution", flowker_cpu)
             decisions = _decisions(base)
             runs.append({"flowker": flowker, "floor": floor, "decision": decisions})
         worker_peak_rss_mb = rss.stop()
@@ -401,6 +417,13 @@ def _summary(runs: list[dict], statements: float | None, rss_mb: float, api: dic
         "floor_exec_per_s": _median(floor),
         "floor_trigger_p50_ms": _median([run["floor"]["trigger_p50_ms"] for run in runs]),
         "ratio_to_floor": round(statistics.median(ratios), 3),
+        "cpu_ms_per_execution": {
+            side: {
+                part: _median([run[side]["cpu_ms_per_execution"][part] for run in runs])
+                for part in runs[0][side]["cpu_ms_per_execution"]
+            }
+            for side in ("flowker", "floor")
+        },
         "db_statements_per_execution": statements,
         "worker_peak_rss_mb": round(rss_mb, 1),
         "api_get_p99_ms": round(max(api.values()), 2),

@@ -199,3 +199,62 @@ class RssSampler:
         self._stop.set()
         self._thread.join(timeout=5)
         return self.peak_bytes / 2**20
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _command(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by named parts of the system between `start` and
+    `stop`: process groups this bench started, PostgreSQL's and Redis's server processes (all
+    of them: while one side is measured the other is idle), and this process (the load
+    generator). Processes that exit meanwhile are missed, so it is a lower bound."""
+
+    def __init__(self, groups: dict[str, int]) -> None:
+        self.groups = groups  # name → process group id
+        self._before: dict[str, float] = {}
+
+    def _sample(self) -> dict[str, float]:
+        totals = {name: 0.0 for name in (*self.groups, "postgres", "redis")}
+        by_group = {pgid: name for name, pgid in self.groups.items()}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            fields = _stat_fields(entry)
+            if fields is None:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            name = by_group.get(int(fields[2]))
+            if name is None:
+                command = _command(entry)
+                if command.startswith("postgres"):
+                    name = "postgres"
+                elif command.startswith("redis-server"):
+                    name = "redis"
+            if name is not None:
+                totals[name] += seconds
+        own = os.times()
+        totals["load generator"] = own.user + own.system
+        return totals
+
+    def start(self) -> None:
+        self._before = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        return {name: after[name] - self._before.get(name, 0.0) for name in after}
