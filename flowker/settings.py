@@ -351,11 +351,15 @@ FLOWKER_REAPER_BATCH = env.int("FLOWKER_REAPER_BATCH", default=500)
 # After a publish fails, a process leaves its new run tasks to the reaper for this long instead
 # of paying a broker connect timeout on every request.
 FLOWKER_PUBLISH_PAUSE_SECONDS = env.float("FLOWKER_PUBLISH_PAUSE_SECONDS", default=2)
-# Load shedding at the door: with this many executions waiting for a worker (pending), a new
-# start is refused with 503 FLK-0006 and Retry-After instead of queueing work that would wait
-# past its deadline (0 turns it off). Each web process counts at most every
-# FLOWKER_ADMISSION_REFRESH_SECONDS.
+# Load shedding at the door: a new start is refused with 503 FLK-0006 and Retry-After, instead
+# of queueing work that would wait past its deadline, while the executions waiting for a worker
+# (pending) are more than the workers finished over the last 5 s would end in
+# FLOWKER_MAX_QUEUE_SECONDS (at least FLOWKER_MIN_BACKLOG), or FLOWKER_MAX_BACKLOG in any case
+# (0 turns shedding off; FLOWKER_MAX_QUEUE_SECONDS=0 leaves only the fixed bound). Each web
+# process counts at most every FLOWKER_ADMISSION_REFRESH_SECONDS.
 FLOWKER_MAX_BACKLOG = env.int("FLOWKER_MAX_BACKLOG", default=500)
+FLOWKER_MAX_QUEUE_SECONDS = env.float("FLOWKER_MAX_QUEUE_SECONDS", default=3)
+FLOWKER_MIN_BACKLOG = env.int("FLOWKER_MIN_BACKLOG", default=20)
 FLOWKER_ADMISSION_REFRESH_SECONDS = env.float("FLOWKER_ADMISSION_REFRESH_SECONDS", default=0.5)
 FLOWKER_SHED_RETRY_AFTER_SECONDS = env.int("FLOWKER_SHED_RETRY_AFTER_SECONDS", default=2)
 # Retention: finished executions (and their steps) older than this many days are deleted by

@@ -35,7 +35,8 @@ DECISION_CONCURRENCY = (1, 8)
 DECISION_SECONDS = float(os.environ.get("BENCH_DECISION_SECONDS", "8"))
 STATEMENT_EXECUTIONS = 20
 API_SAMPLES = int(os.environ.get("BENCH_API_SAMPLES", "100"))
-# BENCH_ONLY=api measures the read API alone (it does not write var/bench/latest.json).
+# BENCH_ONLY=api measures the read API alone, BENCH_ONLY=load the load runs alone (neither writes
+# var/bench/latest.json): for iterating on one part.
 ONLY = os.environ.get("BENCH_ONLY", "")
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowker_bench")
 FLOOR_DATABASE = os.environ.get(
@@ -357,6 +358,10 @@ def main() -> None:
         worker_peak_rss_mb = rss.stop()
         for process in (web, worker, beat, floor_web, floor_worker):
             process.stop()
+        if ONLY == "load":
+            summary = _summary(runs, None, worker_peak_rss_mb, {"not measured": 0.0})
+            print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
+            return
 
         # Statements per execution: a quiet system (no beat), the database's statement log on.
         _set_statement_log(True)

@@ -74,7 +74,8 @@ def celery(app: str, env: dict[str, str], log: Path, *extra: str) -> Process:
     """A Celery worker as `make run` starts it (Procfile)."""
     return Process(
         [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "WARNING",
-         "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "--without-gossip",
+         "--concurrency", env.get("WORKER_CONCURRENCY", "2"),
+         "--pool", env.get("WORKER_POOL", "prefork"), "--without-gossip",
          "--without-mingle", *extra],
         env, log,
     )  # fmt: skip
@@ -121,7 +122,9 @@ def closed_loop(
     accept: Callable[[requests.Response], bool] = lambda r: r.status_code in (200, 201),
 ) -> LoadResult:
     """`clients` threads, each sending one request after the other until the time or count is
-    up. A refused request (503 with Retry-After) backs off briefly, as a well-behaved caller."""
+    up. A refused request waits as a well-behaved caller does (a payment platform's webhook
+    sender backs off): after a 503 the `Retry-After` it names (never past the end of the load),
+    after a connection error or 429 a moment."""
     assert seconds or requests_per_client
     lock = threading.Lock()
     result = LoadResult(started=time.time(), ended=0.0)
@@ -137,9 +140,12 @@ def closed_loop(
             with lock:
                 index = next(counter)
             begun = time.perf_counter()
+            pause = 0.02
             try:
                 response = send(session, index)
                 status = response.status_code
+                if status == 503:
+                    pause = _retry_after(response, default=pause)
                 if status in (200, 201) and not accept(response):
                     status = 299  # answered, but without what the caller waited for
             except requests.RequestException:
@@ -151,7 +157,7 @@ def closed_loop(
                 if status in (200, 201):
                     result.latencies_ms.append(elapsed)
             if status in (0, 429, 503):
-                time.sleep(0.02)
+                time.sleep(max(0.0, min(pause, stop_at - time.monotonic())))
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for thread in threads:
@@ -160,6 +166,13 @@ def closed_loop(
         thread.join(timeout=(seconds or 600) + 60)
     result.ended = time.time()
     return result
+
+
+def _retry_after(response: requests.Response, *, default: float) -> float:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return default
 
 
 class RssSampler:

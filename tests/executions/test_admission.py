@@ -69,3 +69,44 @@ def test_zero_turns_shedding_off(client_api, workflow_id, bound, settings):
     settings.FLOWKER_MAX_BACKLOG = 0
     for _ in range(3):
         assert _start(client_api, workflow_id).status_code == 201
+
+
+def test_the_bound_follows_the_pace_the_workers_finish_at(settings):
+    from executions.admission import RATE_WINDOW_SECONDS, bound
+
+    settings.FLOWKER_MAX_BACKLOG = 500
+    settings.FLOWKER_MAX_QUEUE_SECONDS = 3
+    settings.FLOWKER_MIN_BACKLOG = 20
+    per_second = 40
+    assert bound(int(per_second * RATE_WINDOW_SECONDS)) == 120  # 3 s of work at 40/s
+    assert bound(0) == 20  # a quiet system still takes a burst
+    assert bound(10_000) == 500  # never past the fixed bound
+    settings.FLOWKER_MAX_QUEUE_SECONDS = 0
+    assert bound(0) == 500  # the fixed bound alone
+
+
+def test_a_start_is_shed_when_the_backlog_is_more_than_seconds_of_work(
+    client_api, workflow_id, bound, settings
+):
+    from django.utils import timezone
+
+    settings.FLOWKER_MAX_BACKLOG = 100
+    settings.FLOWKER_MAX_QUEUE_SECONDS = 1
+    settings.FLOWKER_MIN_BACKLOG = 1
+    now = timezone.now()
+    # 10 ended in the last 5 s (2 a second), so at most 2 may wait: 1 s of work.
+    Execution.objects.bulk_create(
+        Execution(
+            workflow_id=workflow_id,
+            status="completed",
+            completed_at=now,
+            deadline_at="2100-01-01T00:00:00Z",
+        )
+        for _ in range(10)
+    )
+    assert _start(client_api, workflow_id).status_code == 201
+    assert _start(client_api, workflow_id).status_code == 201
+    refused = _start(client_api, workflow_id)
+    assert refused.status_code == 503 and refused["Retry-After"] == "3"
+    assert "at most 2" in refused.json()["message"]
+    assert Execution.objects.filter(status="pending").count() == 2
