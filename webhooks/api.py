@@ -23,6 +23,7 @@ from flowker.errors import FlowkerError
 from flowker.metrics import WEBHOOK_REQUESTS
 from flowker.sealing import is_sealed, mask_document, unseal
 from webhooks.models import WebhookRoute
+from webhooks.selectors import webhook_route_get
 from webhooks.services import normalise_path, webhook_path_problem
 from webhooks.signatures import webhook_signature_verify
 from webhooks.throttling import webhook_token_failure_record, webhook_token_throttle_check
@@ -221,9 +222,7 @@ class WebhookView(FlowkerAPIView):
         route = (
             None
             if path.startswith("/") or webhook_path_problem(normalised)
-            else WebhookRoute.objects.select_related("workflow")
-            .filter(method=request.method, path=normalised)
-            .first()
+            else webhook_route_get(method=request.method, path=normalised)
         )
         if route is not None:
             self.route_label = f"{route.method} {route.path}"
