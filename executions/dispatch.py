@@ -6,6 +6,13 @@ asked for, `published_at` when the broker took the task for it. Beat's reaper re
 was never handed to the broker (`published_at` empty after FLOWKER_DISPATCH_GRACE_SECONDS), so a
 task that is merely waiting in a long queue is never doubled (executions.reaper).
 
+A start writes `published_at` with the execution itself, since its publish follows the commit
+at once (`stamped`): a publish that fails, or is skipped, clears it, and one that succeeds costs
+no statement more. A process that dies between that commit and the publish leaves a record that
+says published: the reaper's rules for a task no worker took send it (the queue is first in,
+first out, so at once when later executions are taken; else after
+FLOWKER_DISPATCH_REPUBLISH_SECONDS).
+
 A publish is bounded: one connection attempt with short socket timeouts (the broker transport
 options in settings) and no retries. On the request path a broker failure is logged, the
 response goes out at once, and for FLOWKER_PUBLISH_PAUSE_SECONDS this process does not try again
@@ -55,9 +62,15 @@ class _PublishPause:
 PUBLISH_PAUSE = _PublishPause()
 
 
-def dispatch_run(execution_id: Any, *, eta: datetime.datetime | None = None) -> None:
-    """Send the run task now and record that the broker took it. A broker failure raises (no
-    publish retries: callers either log it or leave the execution to beat's reaper)."""
+def dispatch_run(
+    execution_id: Any,
+    *,
+    eta: datetime.datetime | None = None,
+    stamped: datetime.datetime | None = None,
+) -> None:
+    """Send the run task now and record that the broker took it (already recorded when
+    `stamped`). A broker failure raises (no publish retries: callers either log it or leave the
+    execution to beat's reaper)."""
     from executions.models import Execution
 
     try:
@@ -72,25 +85,49 @@ def dispatch_run(execution_id: Any, *, eta: datetime.datetime | None = None) -> 
         PUBLISH_PAUSE.failed()
         raise
     PUBLISH_PAUSE.succeeded()
-    Execution.objects.filter(pk=execution_id, published_at__isnull=True).update(
-        published_at=timezone.now()
-    )
+    if stamped is None:
+        Execution.objects.filter(pk=execution_id, published_at__isnull=True).update(
+            published_at=timezone.now()
+        )
 
 
-def _send_after_commit(execution_id: Any, eta: datetime.datetime | None) -> None:
+def _not_published(execution_id: Any, stamped: datetime.datetime | None) -> None:
+    """The record written as published says it was not (its own stamp only: a reaper's later
+    dispatch is left as it is)."""
+    from executions.models import Execution
+
+    if stamped is not None:
+        Execution.objects.filter(pk=execution_id, published_at=stamped).update(published_at=None)
+
+
+def _send_after_commit(
+    execution_id: Any, eta: datetime.datetime | None, stamped: datetime.datetime | None
+) -> None:
     if PUBLISH_PAUSE.active():
         logger.info("broker unreachable a moment ago: the reaper sends %s", execution_id)
+        _not_published(execution_id, stamped)
         return
     try:
-        dispatch_run(execution_id, eta=eta)
+        dispatch_run(execution_id, eta=eta, stamped=stamped)
     except Exception as exc:
         logger.warning(
             "run task not sent; the reaper sends it",
             extra={"execution_id": str(execution_id), "error": type(exc).__name__},
         )
+        try:
+            _not_published(execution_id, stamped)
+        except Exception as error:  # the database is away too: the reaper's last rule sends it
+            logger.warning("dispatch record not corrected: %s", type(error).__name__)
 
 
-def dispatch_run_on_commit(execution_id: Any, *, eta: datetime.datetime | None = None) -> None:
+def dispatch_run_on_commit(
+    execution_id: Any,
+    *,
+    eta: datetime.datetime | None = None,
+    stamped: datetime.datetime | None = None,
+) -> None:
     """Send the run task once the current transaction commits. A broker failure is logged, not
-    raised: the execution's dispatch record (no `published_at`) lets beat's reaper send it."""
-    transaction.on_commit(partial(_send_after_commit, execution_id, eta))
+    raised: the execution's dispatch record (no `published_at`) lets beat's reaper send it.
+    `stamped`: the transaction wrote `published_at` with this value (see the module
+    docstring)."""
+    transaction.on_commit(partial(_send_after_commit, execution_id, eta, stamped))

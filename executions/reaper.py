@@ -13,7 +13,9 @@ delays it), it
   already taken was lost on the way (popped as a connection died, or received by a worker that
   was killed before it started it);
 - as a last resort, sends again a dispatch the broker took but nobody ran for
-  FLOWKER_DISPATCH_REPUBLISH_SECONDS (a broker restarted without its data). That is far longer
+  FLOWKER_DISPATCH_REPUBLISH_SECONDS (a broker restarted without its data, or a start whose
+  process died between its commit and its publish: a start records its dispatch as published
+  with the execution, see executions.dispatch). That is far longer
   than a queue can wait under the admission bound (FLOWKER_MAX_BACKLOG), so a busy queue is not
   doubled.
 

@@ -114,6 +114,7 @@ def execution_start(
                 deadline_at=now
                 + datetime.timedelta(seconds=settings.FLOWKER_EXECUTION_DEADLINE_SECONDS),
                 dispatched_at=now,
+                published_at=now,  # its publish follows the commit (executions.dispatch)
                 dispatch_count=1,
                 callback_target=callback_target,
             )
@@ -133,7 +134,7 @@ def execution_start(
                     actor=actor,
                     metadata={"workflow.id": str(workflow.pk), "retry": str(execution.pk)},
                 )
-            dispatch_run_on_commit(execution.pk)
+            dispatch_run_on_commit(execution.pk, stamped=now)
             trigger = "retry" if retry_of is not None else TRIGGER_BY_ACTOR.get(actor.type, "api")
             transaction.on_commit(
                 lambda: metrics.EXECUTIONS_STARTED.labels(workflow.name, trigger).inc()

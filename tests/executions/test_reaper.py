@@ -41,7 +41,12 @@ def test_fresh_executions_are_left_alone(execution):
 
 
 def test_a_dispatch_the_broker_never_took_is_sent_after_the_grace(execution, settings):
-    _set(execution, dispatched_at=_ago(settings.FLOWKER_DISPATCH_GRACE_SECONDS + 1))
+    # (A start records its dispatch as published; a failed publish clears that.)
+    _set(
+        execution,
+        dispatched_at=_ago(settings.FLOWKER_DISPATCH_GRACE_SECONDS + 1),
+        published_at=None,
+    )
     assert executions_reap()["redispatched"] == 1
     execution.refresh_from_db()
     assert execution.dispatch_count == 2
