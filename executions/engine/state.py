@@ -165,6 +165,11 @@ def flush_steps(unsaved: list[ExecutionStep] | None) -> None:
     unsaved.clear()
 
 
+# What finishing an executor's step changes (its input and identity were written with its
+# first attempt and stay as they are).
+FINISHED_FIELDS = ("status", "completed_at", "duration_ms", "retry_at", "attempts", "call_details")
+
+
 def finish_step(step: ExecutionStep, status: str, **fields: Any) -> None:
     step.status = status
     step.completed_at = timezone.now()
@@ -172,4 +177,7 @@ def finish_step(step: ExecutionStep, status: str, **fields: Any) -> None:
     step.retry_at = None
     for name, value in fields.items():
         setattr(step, name, value)
-    step.save()
+    if step._state.adding:  # never written (it failed before its first attempt)
+        step.save(force_insert=True)
+    else:
+        step.save(update_fields=[*FINISHED_FIELDS, *fields])
