@@ -7,15 +7,18 @@ through in half-open, so a `SET NX` trial lock admits exactly one trial across w
 the storage is unreachable the breaker counts as closed and the call proceeds.
 """
 
+import contextlib
 import datetime
 import functools
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pybreaker
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -89,11 +92,64 @@ class CircuitCacheStorage(pybreaker.CircuitBreakerStorage):
         cache.set(self._key("opened_at"), value.timestamp(), timeout=None)
 
 
+class SnapshotRedisStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, read once per call: `snapshot()` fetches the state and the
+    failure count in one MGET, and while it lasts (in this thread) the state is answered from
+    it and resetting a failure count it saw at zero sends nothing. A call through a closed
+    breaker costs one round trip instead of three (our look, pybreaker's look, its reset on
+    success). A failure that another worker counted meanwhile is not erased by this call's
+    success: the two calls simply count in the other order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen = threading.local()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        try:
+            raw_state, raw_count = self._redis.mget(
+                self._namespace("state"), self._namespace("fail_counter")
+            )
+        except redis.RedisError:  # unreachable: the breaker's own reads say so to the caller
+            raw_state = None
+        if raw_state is None:  # never stored (or lost): pybreaker's own read initialises it
+            yield
+            return
+        self._seen.value = (raw_state.decode("utf-8"), int(raw_count or 0))
+        try:
+            yield
+        finally:
+            self._seen.value = None
+
+    def _snapshot(self) -> tuple[str, int] | None:
+        return getattr(self._seen, "value", None)
+
+    def _get_state(self) -> str:
+        seen = self._snapshot()
+        return seen[0] if seen is not None else pybreaker.CircuitRedisStorage.state.fget(self)
+
+    def _set_state(self, state: str) -> None:
+        self._seen.value = None  # a change: read again from here on
+        pybreaker.CircuitRedisStorage.state.fset(self, state)
+
+    state = property(_get_state, _set_state)
+
+    def reset_counter(self) -> None:
+        seen = self._snapshot()
+        if seen is not None and seen[1] == 0:
+            return
+        super().reset_counter()
+
+    def increment_counter(self) -> None:
+        self._seen.value = None
+        super().increment_counter()
+
+
 class RedisBreakerStore:
     """Breaker state in Redis (pybreaker's storage); trial locks are `SET NX` keys."""
 
     def storage(self, key: str) -> pybreaker.CircuitBreakerStorage:
-        return pybreaker.CircuitRedisStorage(
+        return SnapshotRedisStorage(
             pybreaker.STATE_CLOSED, shared_redis(), namespace=f"{NAMESPACE}:{key}"
         )
 
@@ -154,6 +210,35 @@ class _MetricsListener(pybreaker.CircuitBreakerListener):
         metrics.breaker_transition(breaker=cb.name, to=name)
 
 
+class SharedCircuit(pybreaker.CircuitBreaker):
+    """pybreaker's circuit without its process lock around the provider call itself.
+
+    pybreaker holds the breaker's lock for the whole call, so two branches of an execution (or
+    two executions in one process) calling the same configuration at once ran one after the
+    other, the second waiting out the first's response. Here the lock guards only reading the
+    state before the call and counting its outcome after; the call runs outside it. An open
+    breaker keeps pybreaker's own path (refused, or moved to half-open for the one trial call
+    that `call_through_breaker` admits)."""
+
+    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            state = self.state
+            if state.name == pybreaker.STATE_OPEN:
+                return super().call(func, *args, **kwargs)
+            state.before_call(func, *args, **kwargs)
+            for listener in self.listeners:
+                listener.before_call(self, func, *args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                state._handle_error(exc)  # counted (the breaker may open), then raised again
+            raise
+        with self._lock:
+            state._handle_success()
+        return result
+
+
 def breaker_for(key: str) -> Breaker | None:
     """The breaker for `key`, built lazily; None while its storage is unreachable."""
     breaker = _breakers.get(key)
@@ -163,7 +248,7 @@ def breaker_for(key: str) -> Breaker | None:
         except Exception as exc:
             _log_outage(exc)
             return None
-        circuit = pybreaker.CircuitBreaker(
+        circuit = SharedCircuit(
             fail_max=settings.FLOWKER_BREAKER_FAILURE_THRESHOLD,
             reset_timeout=settings.FLOWKER_BREAKER_RESET_SECONDS,
             state_storage=storage,
@@ -203,13 +288,26 @@ def call_through_breaker(key: str, call: Callable[[], T], *, timeout: float) -> 
     breaker = breaker_for(key)
     if breaker is None:
         return call()
+    snapshot = getattr(breaker.storage, "snapshot", contextlib.nullcontext)
+    try:
+        with snapshot():
+            return _call_through(key, breaker, call, timeout)
+    except _StorageUnreachable:
+        return call()
+
+
+class _StorageUnreachable(Exception):
+    pass
+
+
+def _call_through(key: str, breaker: Breaker, call: Callable[[], T], timeout: float) -> T:
     try:
         trial = _needs_trial(breaker)
     except BreakerOpen:
         raise
     except Exception as exc:
         _log_outage(exc)
-        return call()
+        raise _StorageUnreachable from exc
     if trial and not _store().acquire_trial(_trial_name(key), max(1, int(timeout + 1))):
         raise BreakerOpen(f"circuit half-open for {key}: a trial call is in flight")
     try:

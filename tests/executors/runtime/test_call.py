@@ -3,6 +3,7 @@ provider's router hook), and every answer sorted into its outcome, against the s
 
 import datetime
 import email.utils
+import threading
 
 import pytest
 from django.core.cache import cache
@@ -242,3 +243,69 @@ def test_transient_failures_count_toward_the_breaker_and_final_answers_do_not(st
         assert breaker_for(key).storage.counter == 1
     finally:
         breaker_for(key).circuit.close()
+
+
+class _CountingRedis:
+    """The breaker storage's own Redis client, with the commands it sends written down."""
+
+    def __init__(self, client):
+        self.client, self.sent = client, []
+
+    def __getattr__(self, name):
+        self.sent.append(name)
+        return getattr(self.client, name)
+
+
+def test_a_call_through_a_closed_breaker_reads_its_state_in_one_round_trip(stub_server):
+    """One MGET of state and failure count per call (executors.runtime.breaker), not a GET for
+    our look, another for pybreaker's and a SET resetting a count that is already zero."""
+    stub_server.on("POST", "/v1/score", StubResponse(200, {}))
+    key = "executor:0190b0f8-5555-7000-8000-000000000005"
+    breaker = breaker_for(key)
+    breaker.circuit.close()
+    storage = breaker.storage
+    counting = storage._redis = _CountingRedis(storage._redis)
+    try:
+        outcome = perform(_prepared(stub_server.url), breaker_key=key)
+    finally:
+        storage._redis = counting.client
+
+    assert isinstance(outcome, Succeeded)
+    assert counting.sent == ["mget"]
+
+
+def test_consecutive_failures_still_open_the_breaker(stub_server, settings):
+    stub_server.on("POST", "/v1/score", StubResponse(503, {"error": "down"}))
+    key = "executor:0190b0f8-6666-7000-8000-000000000006"
+    breaker = breaker_for(key)
+    breaker.circuit.close()
+    try:
+        for _ in range(settings.FLOWKER_BREAKER_FAILURE_THRESHOLD):
+            assert isinstance(perform(_prepared(stub_server.url), breaker_key=key), Transient)
+        assert breaker.storage.state == "open"
+        assert isinstance(perform(_prepared(stub_server.url), breaker_key=key), BreakerOpened)
+    finally:
+        breaker.circuit.close()
+
+
+def test_two_calls_through_one_breaker_are_in_flight_at_once(stub_server):
+    """pybreaker holds its lock for a whole call; Flowker's circuit does not, so two branches
+    calling the same configuration do not wait for each other's answer."""
+    stub_server.on("POST", "/v1/score", StubResponse(200, {}, delay=1.0))
+    key = "executor:0190b0f8-7777-7000-8000-000000000007"
+    breaker_for(key).circuit.close()
+    outcomes = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(perform(_prepared(stub_server.url), breaker_key=key))
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(outcomes) == 2 and all(isinstance(o, Succeeded) for o in outcomes)
+    first, second = sorted(r.received_at for r in stub_server.requests("POST", "/v1/score"))
+    assert second - first < 1.0  # the second arrived while the first was still being answered
