@@ -9,7 +9,8 @@ executions that ended over the last RATE_WINDOW_SECONDS, so what is accepted is 
 about FLOWKER_MAX_QUEUE_SECONDS (a quiet system, whose rate is ~0, still admits
 FLOWKER_MIN_BACKLOG at once). Each process counts at most every
 FLOWKER_ADMISSION_REFRESH_SECONDS, in one small query (both counts are index scans, the pending
-one bounded), so admission costs one query per process and period, not one per request.
+one bounded; see `_count` for the planner setting it runs with), so admission costs one query
+per process and period, not one per request.
 """
 
 import datetime
