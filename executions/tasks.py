@@ -1,8 +1,10 @@
 """Celery entry points of the engine (thin: the work is in executions.engine.runner)."""
 
 import dataclasses
+import logging
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from executions import reaper, retention, selectors
 from executions.breakers import breaker_list
@@ -12,12 +14,30 @@ from executions.engine import runner
 from executions.lease import KEEPER
 from flowker import metrics
 
+logger = logging.getLogger("flowker.executions")
 
-@shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)
-def run_execution(execution_id: str) -> None:
-    # The lease stays alive while this task runs, however long a call takes (executions.lease).
-    with KEEPER.keeping(execution_id):
-        runner.run(execution_id)
+
+# A run task that finds the database away is sent again for this much later, and again, until
+# the database answers (the execution's deadline still bounds it).
+DATABASE_AWAY_RETRY_SECONDS = 2
+
+
+@shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True, bind=True)
+def run_execution(self: Task, execution_id: str) -> None:
+    """A database that is away does not drop the run: the task is sent again for a moment later
+    (its dispatch record says the broker took it, so none of the reaper's quick rules would send
+    it before FLOWKER_DISPATCH_REPUBLISH_SECONDS). What the walk already wrote stays; a lease it
+    took is resumed as any dropped lease is."""
+    try:
+        # The lease stays alive while this task runs, however long a call takes (executions.lease).
+        with KEEPER.keeping(execution_id):
+            runner.run(execution_id)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning(
+            "database unavailable: the run is sent again",
+            extra={"execution_id": execution_id, "error": type(exc).__name__},
+        )
+        raise self.retry(exc=exc, countdown=DATABASE_AWAY_RETRY_SECONDS, max_retries=None) from exc
 
 
 @shared_task(name="executions.reap", acks_late=False)
