@@ -96,8 +96,12 @@ def _not_published(execution_id: Any, stamped: datetime.datetime | None) -> None
     dispatch is left as it is)."""
     from executions.models import Execution
 
-    if stamped is not None:
+    if stamped is None:
+        return
+    try:
         Execution.objects.filter(pk=execution_id, published_at=stamped).update(published_at=None)
+    except Exception as error:  # the database is away too: the reaper's queue rules send it
+        logger.warning("dispatch record not corrected: %s", type(error).__name__)
 
 
 def _send_after_commit(
@@ -114,10 +118,7 @@ def _send_after_commit(
             "run task not sent; the reaper sends it",
             extra={"execution_id": str(execution_id), "error": type(exc).__name__},
         )
-        try:
-            _not_published(execution_id, stamped)
-        except Exception as error:  # the database is away too: the reaper's last rule sends it
-            logger.warning("dispatch record not corrected: %s", type(error).__name__)
+        _not_published(execution_id, stamped)
 
 
 def dispatch_run_on_commit(
